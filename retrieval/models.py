@@ -1,0 +1,51 @@
+"""What the read path hands to the bot and the command line."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+Command = Literal["ask", "latest", "topic", "date"]
+Kind = Literal["takeaway", "passage"]
+
+
+class Result(BaseModel):
+    """One takeaway (or, when a report has none, one passage) with the report it came from."""
+
+    report_id: str
+    report_date: date
+    text: str
+    lang: str
+    kind: Kind
+    report_title: str
+    source: str
+    score: float
+    position: int = 0
+    # A body passage that supports the takeaway, when the passage was the best evidence.
+    supporting: str | None = None
+    # Older reports that said (nearly) the same thing; collapsed into this newer result.
+    also_reported: list[date] = Field(default_factory=list)
+
+
+class Answer(BaseModel):
+    command: Command
+    query: str
+    lang: str
+    results: list[Result] = Field(default_factory=list)
+    # Why the answer is empty or narrowed (e.g. "no report for 2024-01-27; nearest 2024-01-26").
+    note: str | None = None
+
+    def to_json_dict(self) -> dict:
+        return self.model_dump(mode="json")
+
+
+class StoreStats(BaseModel):
+    reports: int
+    takeaways: int
+    passages: int
+    oldest: date | None
+    newest: date | None
+    embedding_model: str
+    store: str

@@ -1,0 +1,1 @@
+"""The write path: read saved reports, parse them, embed their passages into Chroma."""

@@ -1,0 +1,74 @@
+"""Typed records that flow from the parsers into the vector store."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+from enum import StrEnum
+
+from pydantic import BaseModel, Field, computed_field
+
+DEFAULT_SERIES = "Russian Offensive Campaign Assessment"
+
+
+class SourceFormat(StrEnum):
+    KOREAN_REPOST = "korean_repost"
+    ISW_HTML = "isw_html"
+    MARKDOWN = "markdown"
+    PLAIN_TEXT = "plain_text"
+
+
+class Takeaway(BaseModel):
+    """One Key Takeaway; `texts` maps a language code to the same takeaway in that language.
+
+    A Korean forum repost gives both "en" and "ko" for takeaway *i*; an ISW page gives "en" only.
+    """
+
+    position: int = Field(ge=0)
+    texts: dict[str, str]
+
+    def text_for(self, lang: str) -> tuple[str, str]:
+        """The text in `lang` if the report has it, else English, else any: (lang, text)."""
+        for candidate in (lang, "en", *self.texts):
+            if candidate in self.texts:
+                return candidate, self.texts[candidate]
+        raise ValueError("takeaway has no text")
+
+
+class Passage(BaseModel):
+    """A body paragraph (or a Korean summary item) of a report."""
+
+    position: int = Field(ge=0)
+    text: str
+    lang: str = "en"
+    heading: str | None = None
+
+
+class Report(BaseModel):
+    series: str = DEFAULT_SERIES
+    title: str
+    report_date: date
+    authors: list[str] = Field(default_factory=list)
+    source: str
+    source_format: SourceFormat
+    languages: list[str] = Field(default_factory=lambda: ["en"])
+    takeaways: list[Takeaway] = Field(default_factory=list)
+    passages: list[Passage] = Field(default_factory=list)
+    # Free-form extras a format carries, e.g. the Korean repost's 카테고리 / 주요 국가 / 향후 전망.
+    metadata: dict[str, str] = Field(default_factory=dict)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def report_id(self) -> str:
+        """Stable id of the *report*, not the file: the same assessment saved as HTML and as
+        markdown must collapse into one report."""
+        slug = hashlib.sha1(self.series.lower().encode()).hexdigest()[:8]
+        return f"{slug}-{self.report_date.isoformat()}"
+
+    def content_hash(self) -> str:
+        """Changes whenever anything we would store changes; used to skip unchanged re-ingests."""
+        return hashlib.sha256(self.model_dump_json(exclude={"source"}).encode()).hexdigest()
+
+
+class ParseError(ValueError):
+    """A file that is not a report we can read; the message says why, in one line."""
