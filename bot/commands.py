@@ -1,0 +1,143 @@
+"""What each `reportbot` subcommand does; the parser lives in bot/cli.py."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from bot.formatting import format_answer
+from bot.settings import Settings
+from bot.wiring import build_qa, ingest_sample, load_embedder, open_store
+from retrieval.models import Answer
+from retrieval.service import ReportQA
+from store.ingest import IngestSummary, ingest, newest
+from store.vector_store import (
+    ReportStore,
+    StoreMismatchError,
+    open_client,
+    remembered_sources,
+)
+
+
+class UserError(Exception):
+    """A problem the user can fix; printed as one line, exit status 2."""
+
+
+def dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "reindex":
+        return reindex(settings)
+    try:
+        store = open_store(settings)
+    except StoreMismatchError as err:
+        raise UserError(str(err)) from err
+    if args.command == "stats":
+        return stats(args, settings, store)
+    embedder = load_embedder(settings)
+    if args.command == "ingest":
+        select = (lambda reports: newest(reports, args.newest)) if args.newest else None
+        summary = ingest(args.paths, store, embedder, progress=not args.quiet, select=select)
+        return report_summary(summary)
+    if args.command == "run" and not store.reports():
+        print("First run: loading the sample reports (the rest: `reportbot ingest PATH`)…")
+        report_summary(ingest_sample(settings, store, embedder))
+    qa = build_qa(settings, store, embedder)
+    if args.command == "run":
+        if settings.telegram_bot_token is not None:
+            from bot.telegram_app import run_bot
+
+            run_bot(settings, qa)
+            return 0
+        print("No TELEGRAM_BOT_TOKEN set: starting the terminal chat instead.")
+        from bot.chat import chat
+
+        return chat(qa)
+    if args.command == "chat":
+        from bot.chat import chat
+
+        return chat(qa)
+    return answer_command(args, qa)
+
+
+def answer_command(args: argparse.Namespace, qa: ReportQA) -> int:
+    if args.command in ("ask", "topic") and args.batch:
+        ask_one = qa.ask if args.command == "ask" else qa.topic
+        from bot.cli import read_batch
+
+        for query in read_batch(args.batch):
+            answer = ask_one(query, limit=args.limit, lang=args.lang)
+            print(json.dumps(answer.to_json_dict(), ensure_ascii=False), flush=True)
+        return 0
+    if args.command == "ask":
+        answer = qa.ask(_required(args.question, "a question"), limit=args.limit, lang=args.lang)
+    elif args.command == "topic":
+        answer = qa.topic(_required(args.term, "a term"), limit=args.limit, lang=args.lang)
+    elif args.command == "latest":
+        answer = qa.latest(limit=args.count or args.limit, lang=args.lang or "en")
+    elif args.command == "date":
+        answer = qa.on_date(args.expression, lang=args.lang, limit=args.limit)
+    else:
+        raise UserError(f"unknown command {args.command!r}")
+    print_answer(answer, args.json)
+    return 0
+
+
+def print_answer(answer: Answer, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(answer.to_json_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(format_answer(answer))
+
+
+def _required(value: str | None, what: str) -> str:
+    if not value or not value.strip():
+        raise UserError(f"give {what}, or --batch FILE")
+    return value
+
+
+def report_summary(summary: IngestSummary) -> int:
+    for outcome in summary.failed:
+        print(f"failed: {outcome.path}: {outcome.reason}", file=sys.stderr)
+    print(summary.line())
+    return 1 if summary.failed else 0
+
+
+def stats(args: argparse.Namespace, settings: Settings, store: ReportStore) -> int:
+    reports = store.reports()
+    days = sorted(r.report_date for r in reports.values())
+    data = {
+        "reports": len(reports),
+        "takeaways": sum(r.takeaways for r in reports.values()),
+        "passages": sum(r.passages for r in reports.values()),
+        "oldest": days[0].isoformat() if days else None,
+        "newest": days[-1].isoformat() if days else None,
+        "chunks": store.chunks.count(),
+        "embedding_model": settings.embedding_model,
+        "store": settings.chroma_url or str(settings.data_dir / "chroma"),
+    }
+    if args.json:
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
+        for key, value in data.items():
+            print(f"{key:>16}: {value}")
+    return 0
+
+
+def reindex(settings: Settings) -> int:
+    """Rebuild the store from the files it was built from: the way out after a schema or
+    embedding-model change, which makes the old vectors unusable."""
+    client = open_client(settings.data_dir, settings.chroma_url)
+    paths = sorted({Path(p) for p in remembered_sources(client, settings.collection)})
+    missing = [p for p in paths if not p.exists()]
+    for p in missing:
+        print(f"warning: {p} no longer exists; its report is dropped", file=sys.stderr)
+    for name in (settings.collection, f"{settings.collection}_reports"):
+        if name in {c.name for c in client.list_collections()}:
+            client.delete_collection(name)
+    store = ReportStore(client, settings.collection, settings.embedding_model)
+    present = [p for p in paths if p.exists()]
+    if not present:
+        print("the store is now empty; add reports with `reportbot ingest PATH`")
+        return 0
+    return report_summary(ingest(present, store, load_embedder(settings)))

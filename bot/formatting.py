@@ -1,0 +1,44 @@
+"""Answers as plain text for the terminal (Telegram HTML lives in bot/telegram_format.py)."""
+
+from __future__ import annotations
+
+import re
+
+from bot.i18n import label, note_text
+from retrieval.models import Answer, Result
+
+# Report text must not be able to move the cursor, recolour or clear a terminal.
+_CONTROL = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def clean_terminal(text: str) -> str:
+    return _CONTROL.sub("", text)
+
+
+def result_lines(result: Result, lang: str, index: int) -> list[str]:
+    day = result.report_date.isoformat()
+    kind = label(lang, "takeaway" if result.kind == "takeaway" else "passage")
+    marker = (
+        ""
+        if result.lang == lang or lang not in ("ko", "uk", "ru")
+        else " " + label(lang, "only_english")
+    )
+    lines = [f"{index}. [{day}] {clean_terminal(result.text)}{marker}", f"   — {kind}, {day}"]
+    if result.supporting:
+        lines.append(f"   {label(lang, 'supporting')}: {clean_terminal(result.supporting)}")
+    if result.also_reported:
+        dates = ", ".join(d.isoformat() for d in result.also_reported[:5])
+        lines.append(
+            "   " + label(lang, "also_reported", count=len(result.also_reported), dates=dates)
+        )
+    return lines
+
+
+def format_answer(answer: Answer) -> str:
+    lines: list[str] = []
+    note = note_text(answer.lang, answer.note, answer.query)
+    if note:
+        lines.append(note)
+    for i, result in enumerate(answer.results, 1):
+        lines += result_lines(result, answer.lang, i)
+    return "\n".join(lines)

@@ -1,0 +1,66 @@
+"""Builds the store, the embedding model and the question answerer from the settings."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from bot.settings import Settings
+from retrieval.gazetteer import Gazetteer
+from retrieval.language import LanguageDetector
+from retrieval.service import ReportQA
+from retrieval.tokenize import Tokenizer
+from store.embedding import Embedder, SentenceTransformerEmbedder
+from store.ingest import IngestSummary, discover, ingest, newest
+from store.vector_store import ReportStore, open_client
+
+log = logging.getLogger(__name__)
+
+
+def open_store(settings: Settings) -> ReportStore:
+    client = open_client(settings.data_dir, settings.chroma_url)
+    return ReportStore(client, settings.collection, settings.embedding_model)
+
+
+def load_embedder(settings: Settings) -> Embedder:
+    return SentenceTransformerEmbedder(settings.embedding_model, settings.model_cache)
+
+
+def build_qa(settings: Settings, store: ReportStore, embedder: Embedder) -> ReportQA:
+    return ReportQA(
+        store,
+        embedder,
+        Gazetteer.load(),
+        LanguageDetector(),
+        Tokenizer(),
+        max_results=settings.max_results,
+    )
+
+
+def ingest_sample(
+    settings: Settings, store: ReportStore, embedder: Embedder, progress: bool = True
+) -> IngestSummary:
+    """The first-run sample: every Korean repost/seed file plus the newest reports, so a newcomer
+    gets answers in a couple of minutes; `reportbot ingest` adds the rest."""
+    existing = [p for p in settings.samples if p.exists()]
+    if not existing:
+        raise FileNotFoundError(
+            "no sample reports found at " + ", ".join(str(p) for p in settings.samples)
+        )
+    seeds = [p for p in existing if p.name == "seed"]
+    others = [p for p in existing if p.name != "seed"]
+    summary = ingest(seeds, store, embedder, progress) if seeds else IngestSummary()
+    if others:
+        rest = ingest(
+            others,
+            store,
+            embedder,
+            progress,
+            select=lambda reports: newest(reports, settings.sample_newest),
+        )
+        summary.outcomes += rest.outcomes
+    return summary
+
+
+def sample_files(settings: Settings) -> list[Path]:
+    return discover([p for p in settings.samples if p.exists()])

@@ -1,0 +1,80 @@
+"""An in-memory view of what is committed in the store: reports, their takeaways and passages.
+
+Answers are assembled from here; the vector and lexical indexes only say *which* rows match.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+
+from store.records import Chunk, ReportEntry
+from store.vector_store import ReportStore
+
+
+@dataclass
+class TakeawayView:
+    report_id: str
+    position: int
+    texts: dict[str, str] = field(default_factory=dict)
+    chunk_ids: list[str] = field(default_factory=list)
+
+    def text_for(self, lang: str) -> tuple[str, str]:
+        for candidate in (lang, "en", *self.texts):
+            if candidate in self.texts:
+                return candidate, self.texts[candidate]
+        raise ValueError("takeaway without text")
+
+
+@dataclass
+class Catalog:
+    reports: dict[str, ReportEntry]
+    chunks: dict[str, Chunk]
+    takeaways: dict[str, list[TakeawayView]]  # report id -> takeaways in report order
+    passages: dict[str, list[Chunk]]  # report id -> passages in report order
+
+    @classmethod
+    def load(cls, store: ReportStore) -> Catalog:
+        reports = store.reports()
+        chunks = {c.id: c for c in store.committed_chunks(reports)}
+        by_pos: dict[tuple[str, int], TakeawayView] = {}
+        passages: dict[str, list[Chunk]] = defaultdict(list)
+        for cid, chunk in chunks.items():
+            if chunk.kind == "takeaway":
+                key = (chunk.report_id, chunk.position)
+                view = by_pos.setdefault(key, TakeawayView(chunk.report_id, chunk.position))
+                view.texts[chunk.lang] = chunk.text
+                view.chunk_ids.append(cid)
+            else:
+                passages[chunk.report_id].append(chunk)
+        takeaways: dict[str, list[TakeawayView]] = defaultdict(list)
+        for (rid, _), view in sorted(by_pos.items()):
+            takeaways[rid].append(view)
+        for rows in passages.values():
+            rows.sort(key=lambda c: c.position)
+        return cls(reports, chunks, dict(takeaways), dict(passages))
+
+    def dates(self) -> list[date]:
+        return sorted({r.report_date for r in self.reports.values()})
+
+    def newest_date(self) -> date | None:
+        days = self.dates()
+        return days[-1] if days else None
+
+    def reports_on(self, day: date) -> list[ReportEntry]:
+        return [r for r in self.reports.values() if r.report_date == day]
+
+    def nearest_date(self, day: date) -> date | None:
+        days = self.dates()
+        if not days:
+            return None
+        return min(days, key=lambda d: (abs((d - day).days), -d.toordinal()))
+
+    def takeaway_of(self, chunk: Chunk) -> TakeawayView | None:
+        if chunk.kind != "takeaway":
+            return None
+        for view in self.takeaways.get(chunk.report_id, []):
+            if view.position == chunk.position:
+                return view
+        return None

