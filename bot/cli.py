@@ -23,6 +23,7 @@ examples:
   reportbot date "2024년 1월 26일"              one report's takeaways
   reportbot ask --json --batch questions.txt    one answer (JSON line) per input line
   reportbot stats --json
+  reportbot eval benchmarks/eval/questions.jsonl
 
 settings come from the environment or .env (REPORTBOT_DATA_DIR, REPORTBOT_EMBEDDING_MODEL,
 REPORTBOT_CHROMA_URL, TELEGRAM_BOT_TOKEN, ...); see README.md.
@@ -79,6 +80,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     sub.add_parser("chat", help="the bot's conversation in this terminal (no token needed)")
     sub.add_parser("reindex", help="drop the store and ingest its reports' files again")
+    p = sub.add_parser(
+        "eval",
+        help="recall@1/@5 and MRR on a question set (JSON lines), beside a dense-only baseline",
+    )
+    p.add_argument("file", type=Path, help="e.g. benchmarks/eval/questions.jsonl")
+    p.add_argument(
+        "--ingest",
+        nargs="*",
+        type=Path,
+        metavar="PATH",
+        help="ingest these first (default: the sample folders, all of them)",
+    )
+    p.add_argument("--misses", action="store_true", help="print every question we miss")
+    p.add_argument("--json", type=Path, metavar="OUT", help="also write the scores to OUT")
     return parser
 
 

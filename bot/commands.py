@@ -12,6 +12,7 @@ from bot.settings import Settings
 from bot.wiring import build_qa, ingest_sample, load_embedder, open_store
 from retrieval.models import Answer
 from retrieval.service import ReportQA
+from store.embedding import Embedder
 from store.ingest import IngestSummary, ingest, newest
 from store.vector_store import (
     ReportStore,
@@ -42,7 +43,12 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "run" and not store.reports():
         print("First run: loading the sample reports (the rest: `reportbot ingest PATH`)…")
         report_summary(ingest_sample(settings, store, embedder))
+    if args.command == "eval":
+        paths = args.ingest if args.ingest is not None else settings.samples
+        report_summary(ingest([p for p in paths if p.exists()], store, embedder))
     qa = build_qa(settings, store, embedder)
+    if args.command == "eval":
+        return run_eval(args, qa, store, embedder)
     if args.command == "run":
         if settings.telegram_bot_token is not None:
             from bot.telegram_app import run_bot
@@ -141,3 +147,37 @@ def reindex(settings: Settings) -> int:
         print("the store is now empty; add reports with `reportbot ingest PATH`")
         return 0
     return report_summary(ingest(present, store, load_embedder(settings)))
+
+
+def run_eval(args: argparse.Namespace, qa: ReportQA, store: ReportStore, embedder: Embedder) -> int:
+    from retrieval.evaluation import (
+        DenseOnlyBaseline,
+        Question,
+        answer_with,
+        dump,
+        evaluate,
+        format_table,
+        load_questions,
+    )
+
+    questions = load_questions(args.file)
+    baseline = DenseOnlyBaseline(store, embedder)
+
+    def show_miss(system: str, question: Question, answer: Answer) -> None:
+        if args.misses and system == "reportbot":
+            got = ", ".join(r.report_date.isoformat() for r in answer.results) or "nothing"
+            want = ", ".join(d.isoformat() for d in question.expect_dates)
+            print(
+                f"miss {question.id} [{question.group}/{question.kind}] {question.query!r}: "
+                f"want {want}, got {got}"
+            )
+
+    scores = evaluate(
+        questions,
+        {"reportbot": lambda q: answer_with(qa, q), "baseline": baseline.answer},
+        on_miss=show_miss,
+    )
+    print(format_table(scores))
+    if args.json:
+        dump(scores, args.json)
+    return 0

