@@ -25,6 +25,28 @@ LABELS: dict[str, dict[str, str]] = {
         "error": "Sorry, something went wrong while answering. Please try again.",
         "rate_limited": "You are asking very fast. Please wait {seconds} seconds.",
         "not_allowed": "This bot is private.",
+        "help": "I answer questions about the Institute for the Study of War's daily Russian "
+        "Offensive Campaign Assessments with the reports' own Key Takeaways, each with its report "
+        "date and source. I never write answers of my own.\n\n"
+        "Ask in your language, for example:\n"
+        "• What did the Kremlin say about negotiations?\n"
+        "• 크렘린이 협상에 대해 뭐라고 했어?\n\n"
+        "/latest [N] — the newest report's takeaways\n"
+        "/topic TERM — takeaways that mention a term, newest first\n"
+        "/date 2024-01-26 — one report's takeaways\n"
+        "/help — this message\n\n"
+        "In a group, mention me or reply to one of my messages.",
+        "usage_topic": "Usage: /topic TERM — e.g. /topic Avdiivka",
+        "usage_date": "Usage: /date 2024-01-26 (or /date January 26, 2024)",
+        "unknown_command": "Unknown command {command}.",
+        "expired": "This answer has expired. Please ask again.",
+        "back": "Back",
+        "stats": "{reports} reports ({oldest} … {newest}), {takeaways} takeaways",
+        "cmd_latest": "The newest report's key takeaways",
+        "cmd_topic": "Takeaways that mention a term, newest first",
+        "cmd_date": "One report's takeaways, e.g. /date 2024-01-26",
+        "cmd_stats": "What the bot knows",
+        "cmd_help": "How to ask",
     },
     "ko": {
         "report_of": "{date} 보고서",
@@ -48,6 +70,27 @@ LABELS: dict[str, dict[str, str]] = {
         "error": "죄송합니다. 답하는 중에 문제가 생겼습니다. 다시 시도해 주세요.",
         "rate_limited": "질문이 너무 빠릅니다. {seconds}초 후에 다시 시도해 주세요.",
         "not_allowed": "비공개 봇입니다.",
+        "help": "전쟁연구소(ISW)의 일일 「러시아 공세 캠페인 평가」 보고서에 관한 질문에 보고서의 "
+        "핵심 요점 그대로, 보고서 날짜와 출처를 붙여 답합니다. 직접 지어낸 답은 하지 않습니다.\n\n"
+        "편한 언어로 물어보세요. 예:\n"
+        "• 크렘린이 협상에 대해 뭐라고 했어?\n"
+        "• What did the Kremlin say about negotiations?\n\n"
+        "/latest [N] — 가장 최근 보고서의 핵심 요점\n"
+        "/topic 용어 — 그 용어를 언급한 핵심 요점 (최신순)\n"
+        "/date 2024-01-26 — 그 날짜 보고서의 핵심 요점 (/date 1월 26일 도 됩니다)\n"
+        "/help — 이 도움말\n\n"
+        "그룹에서는 저를 @멘션하거나 제 메시지에 답장해 주세요.",
+        "usage_topic": "사용법: /topic 용어 — 예: /topic 아브디이프카",
+        "usage_date": "사용법: /date 2024-01-26 또는 /date 2024년 1월 26일",
+        "unknown_command": "알 수 없는 명령 {command} 입니다.",
+        "expired": "이 답변은 만료되었습니다. 다시 질문해 주세요.",
+        "back": "이전",
+        "stats": "보고서 {reports}건 ({oldest} … {newest}), 핵심 요점 {takeaways}개",
+        "cmd_latest": "가장 최근 보고서의 핵심 요점",
+        "cmd_topic": "용어를 언급한 핵심 요점 (최신순)",
+        "cmd_date": "그 날짜 보고서의 핵심 요점, 예: /date 2024-01-26",
+        "cmd_stats": "불러온 보고서 현황",
+        "cmd_help": "사용 방법",
     },
     "uk": {
         "report_of": "Звіт за {date}",
@@ -70,6 +113,26 @@ LABELS: dict[str, dict[str, str]] = {
         "error": "Вибачте, сталася помилка. Спробуйте ще раз.",
         "rate_limited": "Забагато запитів. Зачекайте {seconds} с.",
         "not_allowed": "Це приватний бот.",
+        "help": "Я відповідаю на запитання про щоденні звіти Інституту вивчення війни (ISW) "
+        "«Russian Offensive Campaign Assessment» їхніми власними головними висновками, з датою "
+        "звіту та джерелом.\n\n"
+        "Питайте своєю мовою.\n\n"
+        "/latest [N] — висновки найновішого звіту\n"
+        "/topic ТЕРМІН — висновки, що згадують термін, від найновіших\n"
+        "/date 2024-01-26 — висновки звіту за дату\n"
+        "/help — ця довідка\n\n"
+        "У групі згадайте мене або дайте відповідь на моє повідомлення.",
+        "usage_topic": "Використання: /topic ТЕРМІН — напр. /topic Авдіївка",
+        "usage_date": "Використання: /date 2024-01-26",
+        "unknown_command": "Невідома команда {command}.",
+        "expired": "Ця відповідь застаріла. Запитайте ще раз.",
+        "back": "Назад",
+        "stats": "Звітів: {reports} ({oldest} … {newest}), висновків: {takeaways}",
+        "cmd_latest": "Висновки найновішого звіту",
+        "cmd_topic": "Висновки, що згадують термін",
+        "cmd_date": "Висновки звіту за дату, напр. /date 2024-01-26",
+        "cmd_stats": "Що знає бот",
+        "cmd_help": "Як питати",
     },
     "ru": {
         "report_of": "Отчёт за {date}",
@@ -92,6 +155,26 @@ LABELS: dict[str, dict[str, str]] = {
         "error": "Извините, произошла ошибка. Попробуйте ещё раз.",
         "rate_limited": "Слишком много запросов. Подождите {seconds} с.",
         "not_allowed": "Это частный бот.",
+        "help": "Я отвечаю на вопросы о ежедневных отчётах Института изучения войны (ISW) "
+        "«Russian Offensive Campaign Assessment» их собственными главными выводами, с датой "
+        "отчёта и источником.\n\n"
+        "Спрашивайте на своём языке.\n\n"
+        "/latest [N] — выводы самого нового отчёта\n"
+        "/topic ТЕРМИН — выводы, упоминающие термин, от новых к старым\n"
+        "/date 2024-01-26 — выводы отчёта за дату\n"
+        "/help — эта справка\n\n"
+        "В группе упомяните меня или ответьте на моё сообщение.",
+        "usage_topic": "Использование: /topic ТЕРМИН — напр. /topic Авдеевка",
+        "usage_date": "Использование: /date 2024-01-26",
+        "unknown_command": "Неизвестная команда {command}.",
+        "expired": "Этот ответ устарел. Спросите ещё раз.",
+        "back": "Назад",
+        "stats": "Отчётов: {reports} ({oldest} … {newest}), выводов: {takeaways}",
+        "cmd_latest": "Выводы самого нового отчёта",
+        "cmd_topic": "Выводы, упоминающие термин",
+        "cmd_date": "Выводы отчёта за дату, напр. /date 2024-01-26",
+        "cmd_stats": "Что знает бот",
+        "cmd_help": "Как спрашивать",
     },
 }
 

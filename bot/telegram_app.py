@@ -1,0 +1,194 @@
+"""The Telegram bot: builds the python-telegram-bot Application and runs it (long polling, or a
+webhook when settings.webhook_url is set). PTB's run_polling/run_webhook stop cleanly on SIGINT
+and SIGTERM.
+
+TELEGRAM_API_BASE_URL may point at a self-hosted Bot API server (`telegram-bot-api`); the tests
+point it at a fake one.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
+from urllib.parse import quote, urlparse
+
+from telegram import BotCommand, Update
+from telegram.error import TelegramError
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+
+from bot import handlers
+from bot.i18n import label
+from bot.ratelimit import SlidingWindowLimiter
+from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from retrieval.service import ReportQA
+
+log = logging.getLogger(__name__)
+
+COMMANDS = ("latest", "topic", "date", "stats", "help")
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
+REDACTED = "<redacted>"
+
+
+# ---- logging: the token never appears in a log line ----------------------------------------
+
+
+class TokenRedactingFilter(logging.Filter):
+    """Replaces secrets (the bot token) in a record's message, traceback and stack text.
+
+    Installed as a log-record factory hook (so it applies to every record, whichever logger and
+    handler — httpx's request lines contain `/bot<token>/`) and on the root logger's handlers.
+    """
+
+    def __init__(self, secrets_: Iterable[str] = ()) -> None:
+        super().__init__()
+        self._secrets: list[str] = []
+        for secret in secrets_:
+            self.add(secret)
+
+    def add(self, secret: str) -> None:
+        for form in (secret, quote(secret, safe=""), quote(secret)):
+            if form and form not in self._secrets:
+                self._secrets.append(form)
+        self._secrets.sort(key=len, reverse=True)
+
+    def redact(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, REDACTED)
+        return text
+
+    def _has_secret(self, text: str) -> bool:
+        return any(secret in text for secret in self._secrets)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self._secrets:
+            return True
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record: leave it to logging's own error handling
+            message = str(record.msg)
+        if self._has_secret(message):
+            record.msg, record.args = self.redact(message), None
+        if record.exc_info and record.exc_info[0] is not None:
+            text = record.exc_text or logging.Formatter().formatException(record.exc_info)
+            if self._has_secret(text):
+                record.exc_text = self.redact(text)
+        elif record.exc_text and self._has_secret(record.exc_text):
+            record.exc_text = self.redact(record.exc_text)
+        if record.stack_info and self._has_secret(record.stack_info):
+            record.stack_info = self.redact(record.stack_info)
+        return True
+
+
+REDACTION = TokenRedactingFilter()
+_factory_lock = threading.Lock()
+_factory_installed = False
+
+
+def install_log_redaction(secret: str) -> TokenRedactingFilter:
+    """Redact `secret` from every log record from now on (idempotent)."""
+    global _factory_installed
+    REDACTION.add(secret)
+    with _factory_lock:
+        if not _factory_installed:
+            previous = logging.getLogRecordFactory()
+
+            def factory(*args: object, **kwargs: object) -> logging.LogRecord:
+                record = previous(*args, **kwargs)
+                REDACTION.filter(record)
+                return record
+
+            logging.setLogRecordFactory(factory)
+            _factory_installed = True
+    for handler in logging.getLogger().handlers:
+        if REDACTION not in handler.filters:
+            handler.addFilter(REDACTION)
+    # httpx logs every request URL (which holds the token) at INFO.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    return REDACTION
+
+
+# ---- the application ------------------------------------------------------------------------
+
+
+def file_base_url(base_url: str) -> str:
+    """The file-download base for a Bot API base (`…/bot` → `…/file/bot`)."""
+    if base_url.rstrip("/").endswith("/bot"):
+        return base_url.rstrip("/")[: -len("/bot")] + "/file/bot"
+    return "https://api.telegram.org/file/bot"
+
+
+def build_application(
+    settings: Settings,
+    qa: ReportQA,
+    *,
+    clock: Callable[[], float] = time.monotonic,
+    concurrent_updates: int = 16,
+) -> Application:
+    """The Application with the real handlers, ready for run_polling/run_webhook (or, in tests,
+    initialize/start/updater.start_polling)."""
+    if settings.telegram_bot_token is None:
+        raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+    token = settings.telegram_bot_token.get_secret_value()
+    install_log_redaction(token)
+    application = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(settings.telegram_api_base_url)
+        .base_file_url(file_base_url(settings.telegram_api_base_url))
+        # Telegram's own flood limits: queue requests, retry on 429 RetryAfter.
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        # One slow question must not hold up other chats (qa runs in a thread).
+        .concurrent_updates(concurrent_updates)
+        .post_init(post_init)
+        .build()
+    )
+    application.bot_data[handlers.DEPS_KEY] = handlers.BotDeps(
+        qa=qa,
+        settings=settings,
+        limiter=SlidingWindowLimiter(settings.rate_limit_per_minute, 60.0, clock),
+        clock=clock,
+    )
+    handlers.register(application)
+    return application
+
+
+def bot_commands(lang: str) -> list[BotCommand]:
+    return [BotCommand(name, label(lang, f"cmd_{name}")) for name in COMMANDS]
+
+
+async def post_init(application: Application) -> None:
+    """At start-up: the command menu, in English (default) and Korean."""
+    try:
+        await application.bot.set_my_commands(bot_commands("en"))
+        await application.bot.set_my_commands(bot_commands("ko"), language_code="ko")
+    except TelegramError as err:
+        log.warning("Could not set the command menu: %s", err)
+
+
+def run_bot(settings: Settings, qa: ReportQA) -> None:
+    """Run until SIGINT/SIGTERM: long polling, or a webhook when settings.webhook_url is set."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+    application = build_application(settings, qa)
+    if settings.webhook_url:
+        path = urlparse(settings.webhook_url).path.lstrip("/")
+        log.info("Starting the webhook on %s:%s", settings.webhook_listen, settings.webhook_port)
+        application.run_webhook(
+            listen=settings.webhook_listen,
+            port=settings.webhook_port,
+            url_path=path,
+            webhook_url=settings.webhook_url,
+            secret_token=secrets.token_urlsafe(32),
+            allowed_updates=ALLOWED_UPDATES,
+        )
+    else:
+        log.info("Starting long polling")
+        application.run_polling(allowed_updates=ALLOWED_UPDATES)

@@ -1,0 +1,363 @@
+"""Answers as Telegram HTML (ParseMode.HTML), split into pages Telegram accepts, plus the small
+bits of message parsing the handlers need (command arguments, mentions, the user's language).
+
+Every piece of report text goes through `escape` (html.escape): a report containing `<b>` or `&`
+can neither break a message nor inject markup. Pages are split on takeaway boundaries; a single
+takeaway longer than a page is split at sentence, then word boundaries, never inside a tag or an
+entity, with open tags closed at the end of a page and reopened at the start of the next.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.i18n import LABELS, label, note_text
+from retrieval.models import Answer, Result, StoreStats
+
+# Telegram's limit for one message's text.
+MAX_MESSAGE = 4096
+PAGE_SEPARATOR = "\n\n"
+
+_ATOM = re.compile(r"<[^<>]*>|&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);|.", re.DOTALL)
+_TAG_NAME = re.compile(r"</?\s*([A-Za-z][A-Za-z0-9-]*)")
+_SENTENCE_END = frozenset(".!?。！？…;:")
+_HANGUL = re.compile(r"[\uac00-\ud7a3\u3131-\u318e]")
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+_UKRAINIAN = re.compile(r"[ієїґІЄЇҐ]")
+_LATIN = re.compile(r"[A-Za-z]")
+_URL = re.compile(r"^https?://[^\s<>\"']+$", re.IGNORECASE)
+
+
+def escape(text: str) -> str:
+    """Report text as HTML text: `<`, `>`, `&` and quotes become entities."""
+    return html.escape(text, quote=True)
+
+
+def tg_len(text: str) -> int:
+    """Length as Telegram counts it (UTF-16 code units); never less than len(text)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+# ---- the user's language ------------------------------------------------------------------------
+
+
+def help_lang(text: str, language_code: str | None) -> str:
+    """Korean or English for /start and /help: by the text, else Telegram's language_code."""
+    if _HANGUL.search(text):
+        return "ko"
+    if _LATIN.search(text):
+        return "en"
+    return "ko" if (language_code or "").lower().startswith("ko") else "en"
+
+
+def user_lang(text: str, language_code: str | None) -> str:
+    """Our best guess of the language for labels (errors, usage, rate limits) — one of LABELS."""
+    code = (language_code or "").split("-")[0].lower()
+    if _HANGUL.search(text):
+        return "ko"
+    if _CYRILLIC.search(text):
+        if _UKRAINIAN.search(text):
+            return "uk"
+        return code if code in ("uk", "ru") else "ru"
+    if _LATIN.search(text):
+        return "en"
+    return code if code in LABELS else "en"
+
+
+def lang_hint(text: str, language_code: str | None) -> str | None:
+    """None when the text has letters (qa detects its language), else the user's language:
+    `/date 2024-01-26` says nothing about the language the user reads."""
+    if any(ch.isalpha() for ch in text):
+        return None
+    return user_lang("", language_code)
+
+
+# ---- message parsing ----------------------------------------------------------------------------
+
+
+def parse_count(arg: str) -> int | None:
+    """`/latest 3` → 3; anything else (or nothing) → None (the default)."""
+    arg = arg.strip()
+    if arg.isdigit() and 0 < int(arg) <= 100:
+        return int(arg)
+    return None
+
+
+def strip_mention(text: str, username: str | None) -> str:
+    """A group message without the bot's @username in it."""
+    if username:
+        text = re.sub(rf"@{re.escape(username)}\b", " ", text, flags=re.IGNORECASE)
+    return " ".join(text.split())
+
+
+def command_name(text: str) -> str:
+    """`/Topic@SomeBot rest` → `/topic`."""
+    first = text.split(maxsplit=1)[0] if text.strip() else ""
+    return first.split("@", 1)[0].lower()
+
+
+# ---- rendering ----------------------------------------------------------------------------------
+
+
+def source_html(result: Result, lang: str) -> str:
+    """The report's title, linked when its source is a web address."""
+    title = result.report_title.strip() or label(
+        lang, "report_of", date=result.report_date.isoformat()
+    )
+    source = result.source.strip()
+    if _URL.match(source):
+        return f'<a href="{html.escape(source, quote=True)}">{escape(title)}</a>'
+    return escape(title)
+
+
+def result_html(result: Result, lang: str, index: int) -> str:
+    """One takeaway (or passage) with its report date and its source."""
+    day = result.report_date.isoformat()
+    marker = ""
+    if result.lang != lang and lang in ("ko", "uk", "ru"):
+        marker = " " + escape(label(lang, "only_english"))
+    kind = label(lang, "takeaway" if result.kind == "takeaway" else "passage")
+    lines = [f"<b>{index}. [{day}]</b> {escape(result.text)}{marker}"]
+    if result.supporting:
+        lines.append(f"<i>{escape(label(lang, 'supporting'))}: {escape(result.supporting)}</i>")
+    if result.also_reported:
+        dates = ", ".join(d.isoformat() for d in result.also_reported[:5])
+        also = label(lang, "also_reported", count=len(result.also_reported), dates=dates)
+        lines.append(f"<i>{escape(also)}</i>")
+    lines.append(
+        f"— {escape(kind)}, {escape(label(lang, 'report_of', date=day))} · "
+        f"{escape(label(lang, 'source'))}: {source_html(result, lang)}"
+    )
+    return "\n".join(lines)
+
+
+def answer_blocks(answer: Answer) -> list[str]:
+    """The answer as HTML blocks: the note (if any), then one block per takeaway."""
+    blocks: list[str] = []
+    note = note_text(answer.lang, answer.note, answer.query)
+    if note:
+        blocks.append(f"<i>{escape(note)}</i>")
+    for i, result in enumerate(answer.results, 1):
+        blocks.append(result_html(result, answer.lang, i))
+    if not blocks:
+        blocks.append(escape(label(answer.lang, "no_match")))
+    return blocks
+
+
+def render_answer(answer: Answer, limit: int = MAX_MESSAGE) -> list[str]:
+    """The answer as pages of Telegram HTML, each at most `limit` characters."""
+    return paginate(answer_blocks(answer), limit)
+
+
+def stats_text(stats: StoreStats, lang: str) -> str:
+    return escape(
+        label(
+            lang,
+            "stats",
+            reports=stats.reports,
+            oldest=stats.oldest or "—",
+            newest=stats.newest or "—",
+            takeaways=stats.takeaways,
+        )
+    )
+
+
+def plain_html(text: str) -> str:
+    """A label (help, usage, errors) as HTML."""
+    return escape(text)
+
+
+# ---- pages ------------------------------------------------------------------------------------
+
+PAGE_CALLBACK = re.compile(r"^pg:([0-9a-f]{1,16}):([0-9]{1,4})$")
+
+
+def page_callback_data(key: str, index: int) -> str:
+    """callback_data for "show page `index` of the stored answer `key`" (Telegram: ≤ 64 bytes)."""
+    return f"pg:{key}:{index}"
+
+
+def parse_page_callback(data: str | None) -> tuple[str, int] | None:
+    m = PAGE_CALLBACK.match(data or "")
+    return (m.group(1), int(m.group(2))) if m else None
+
+
+def page_keyboard(key: str, index: int, total: int, lang: str) -> InlineKeyboardMarkup | None:
+    """Buttons under page `index` (0-based) of `total`: back, and "more" while pages remain."""
+    buttons = []
+    if index > 0:
+        buttons.append(
+            InlineKeyboardButton(
+                f"◀ {label(lang, 'back')} ({index}/{total})",
+                callback_data=page_callback_data(key, index - 1),
+            )
+        )
+    if index + 1 < total:
+        buttons.append(
+            InlineKeyboardButton(
+                f"{label(lang, 'more')} ({index + 2}/{total}) ▶",
+                callback_data=page_callback_data(key, index + 1),
+            )
+        )
+    return InlineKeyboardMarkup([buttons]) if buttons else None
+
+
+# ---- splitting ----------------------------------------------------------------------------------
+
+
+def paginate(blocks: Iterable[str], limit: int = MAX_MESSAGE) -> list[str]:
+    """Pack HTML blocks into pages of at most `limit` (UTF-16) characters, breaking only between
+    blocks; a block longer than a page is split by `split_html`."""
+    pages: list[str] = []
+    current = ""
+    for block in blocks:
+        if not block:
+            continue
+        candidate = f"{current}{PAGE_SEPARATOR}{block}" if current else block
+        if tg_len(candidate) <= limit:
+            current = candidate
+            continue
+        if current:
+            pages.append(current)
+            current = ""
+        if tg_len(block) <= limit:
+            current = block
+            continue
+        pieces = split_html(block, limit)
+        pages += pieces[:-1]
+        current = pieces[-1]
+    if current:
+        pages.append(current)
+    return pages
+
+
+@dataclass
+class _Cut:
+    end: int  # atoms[start:end] go on this page
+    stack: list[str]  # opening tags still open after atoms[:end]
+    size: int = 0  # the page's length up to here
+
+
+def _atoms(text: str) -> list[str]:
+    return _ATOM.findall(text)
+
+
+def _tag(atom: str) -> tuple[str, bool] | None:
+    """(name, is_closing) for a tag atom, None for text and entities."""
+    if len(atom) < 3 or atom[0] != "<" or atom[-1] != ">":
+        return None
+    m = _TAG_NAME.match(atom)
+    if m is None:
+        return None
+    return m.group(1).lower(), atom.startswith("</")
+
+
+def _apply(stack: list[str], atom: str) -> list[str]:
+    tag = _tag(atom)
+    if tag is None:
+        return stack
+    name, closing = tag
+    if not closing:
+        return [*stack, atom]
+    for i in range(len(stack) - 1, -1, -1):
+        if _tag(stack[i]) == (name, False):
+            return stack[:i] + stack[i + 1 :]
+    return stack
+
+
+def _closing(stack: list[str]) -> str:
+    return "".join(f"</{_tag(t)[0]}>" for t in reversed(stack))  # type: ignore[index]
+
+
+def split_html(text: str, limit: int = MAX_MESSAGE) -> list[str]:
+    """Split Telegram HTML into pieces of at most `limit` (UTF-16) characters.
+
+    Breaks at a sentence end if one fits, else at whitespace, else between any two characters —
+    never inside a tag or an entity. Whitespace at a break is dropped; tags open at a break are
+    closed at the end of the piece and reopened at the start of the next.
+    """
+    atoms = _atoms(text)
+    pieces: list[str] = []
+    start = 0
+    stack: list[str] = []
+    while start < len(atoms):
+        if pieces:
+            # Whitespace at a break is dropped.
+            while start < len(atoms) and atoms[start].isspace():
+                start += 1
+            if start >= len(atoms):
+                break
+        prefix = "".join(stack)
+        size = tg_len(prefix)
+        run = stack
+        close_len = tg_len(_closing(run))
+        sentence = word = anywhere = None
+        i = start
+        while i < len(atoms):
+            atom = atoms[i]
+            after = _apply(run, atom)
+            after_close = close_len if after is run else tg_len(_closing(after))
+            if size + tg_len(atom) + after_close > limit:
+                break
+            size += tg_len(atom)
+            run, close_len = after, after_close
+            i += 1
+            if _is_opening(atom):
+                continue  # never end a piece just after an opening tag
+            cut = _Cut(i, run, size)
+            anywhere = cut
+            nxt = atoms[i] if i < len(atoms) else ""
+            if nxt.isspace() and not atom.isspace():
+                word = cut
+                if atom in _SENTENCE_END or nxt == "\n":
+                    sentence = cut
+        if i >= len(atoms):
+            pieces.append(prefix + "".join(atoms[start:]) + _closing(run))
+            break
+        # A sentence end, unless it would leave most of the page empty; else a word break.
+        chosen = sentence if sentence and sentence.size * 2 >= limit else (word or sentence)
+        chosen = chosen or anywhere
+        if chosen is None:
+            # Only when the tags alone fill a page (never with Telegram's limit and our tags):
+            # take the next character anyway, with the tags opened before it.
+            end, run = start, stack
+            while end < len(atoms):
+                run = _apply(run, atoms[end])
+                end += 1
+                if not _is_opening(atoms[end - 1]):
+                    break
+            chosen = _Cut(end, run)
+        body = "".join(atoms[start : chosen.end]).rstrip()
+        pieces.append(prefix + body + _closing(chosen.stack))
+        start, stack = chosen.end, chosen.stack
+    return pieces
+
+
+def _is_opening(atom: str) -> bool:
+    tag = _tag(atom)
+    return tag is not None and not tag[1]
+
+
+def strip_tags(text: str) -> str:
+    """The text of an HTML page without its tags (entities left as they are)."""
+    return "".join(a for a in _atoms(text) if _tag(a) is None)
+
+
+def tags_balanced(text: str) -> bool:
+    """Every tag is closed, in order, and nothing is closed that was not opened."""
+    stack: list[str] = []
+    for atom in _atoms(text):
+        tag = _tag(atom)
+        if tag is None:
+            continue
+        name, closing = tag
+        if not closing:
+            stack.append(name)
+        elif not stack or stack.pop() != name:
+            return False
+    return not stack

@@ -1,0 +1,246 @@
+"""BM25 over `Tokenizer` terms: the lexical half of hybrid search.
+
+Why not bm25s: bm25s scores eagerly, i.e. it stores idf(t) * tf-saturation(t, d) for every
+(document, term) pair, and both idf and the average document length change with every added
+or removed passage, so each `add`/`remove` would mean re-indexing everything through bm25s'
+Python-level pipeline; it also has no notion of string ids or of filtering before the top-k.
+Here the index stores raw term counts per document (the only thing that depends on the
+tokenizer) and scores lazily: a query reads only its own terms' columns of a scipy CSC
+matrix (documents x vocabulary) and applies BM25 with the current statistics.
+
+Cost model (measured on a 2-core machine with 10,000 real English ISW passages):
+* `build`/`add`: tokenising dominates (~6,000 English passages/s; Korean goes through Kiwi at
+  roughly 200-400 passages of 300 characters/s); counting terms is O(tokens).
+* `add`/`remove` only update per-document term-count arrays and mark the matrix stale; the
+  next `search` rebuilds the CSC matrix from those arrays, O(total postings), with no
+  re-tokenising (~15 ms for 10,000 passages).
+* `search`: tokenise the query, then O(postings of the query terms): ~0.1-0.5 ms.
+
+Scoring is Okapi BM25 with k1=1.2, b=0.75 and the non-negative Lucene idf
+log(1 + (N - df + 0.5) / (df + 0.5)); each distinct query term counts once, so a list query
+(a place name in English and Korean, say) is an OR over the union of its terms.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+from retrieval.tokenize import Tokenizer
+
+_FORMAT = 1
+
+
+class LexicalIndex:
+    """An in-memory BM25 index of (id, text) passages, saved as one .npz file of term counts."""
+
+    k1: float = 1.2
+    b: float = 0.75
+
+    def __init__(self, tokenizer: Tokenizer) -> None:
+        self._tokenizer = tokenizer
+        self._lock = threading.RLock()
+        self._vocab: dict[str, int] = {}
+        # id -> (term ids, counts), insertion-ordered; order decides ties between equal scores.
+        self._docs: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._stale = True
+        self._order: list[str] = []
+        self._matrix: sp.csc_matrix | None = None
+        self._norm = np.zeros(0, dtype=np.float32)
+
+    # ------------------------------------------------------------------ mutation
+
+    def build(self, ids: Sequence[str], texts: Sequence[str]) -> None:
+        """Replace the whole index with these passages."""
+        _check_lengths(ids, texts)
+        token_lists = self._tokenizer.tokens_batch(list(texts))
+        with self._lock:
+            self._vocab = {}
+            self._docs = {}
+            self._put(ids, token_lists)
+
+    def add(self, ids: Sequence[str], texts: Sequence[str]) -> None:
+        """Add passages (an existing id is replaced). Tokenises only the new texts; the next
+        search rebuilds the sparse matrix from stored counts (O(all postings), ~15 ms per
+        10,000 passages)."""
+        _check_lengths(ids, texts)
+        token_lists = self._tokenizer.tokens_batch(list(texts))
+        with self._lock:
+            self._put(ids, token_lists)
+
+    def remove(self, ids: Iterable[str]) -> None:
+        """Forget these ids (unknown ids are ignored)."""
+        with self._lock:
+            for doc_id in ids:
+                if self._docs.pop(doc_id, None) is not None:
+                    self._stale = True
+
+    def _put(self, ids: Sequence[str], token_lists: list[list[str]]) -> None:
+        vocab = self._vocab
+        for doc_id, tokens in zip(ids, token_lists, strict=True):
+            counts = Counter(tokens)
+            term_ids = np.fromiter(
+                (vocab.setdefault(t, len(vocab)) for t in counts), dtype=np.int32, count=len(counts)
+            )
+            tfs = np.fromiter(counts.values(), dtype=np.int32, count=len(counts))
+            self._docs.pop(doc_id, None)  # re-adding moves the id to the end, like a new doc
+            self._docs[doc_id] = (term_ids, tfs)
+        self._stale = True
+
+    def _refresh(self) -> None:
+        """Rebuild the CSC matrix and per-document length norms from the stored counts."""
+        if not self._stale:
+            return
+        self._order = list(self._docs)
+        n_docs = len(self._order)
+        if n_docs == 0:
+            self._matrix = None
+            self._norm = np.zeros(0, dtype=np.float32)
+        else:
+            pairs = list(self._docs.values())
+            sizes = np.fromiter((len(t) for t, _ in pairs), dtype=np.int64, count=n_docs)
+            cols = np.concatenate([t for t, _ in pairs])
+            data = np.concatenate([c for _, c in pairs]).astype(np.float32)
+            rows = np.repeat(np.arange(n_docs, dtype=np.int32), sizes)
+            self._matrix = sp.csc_matrix(
+                (data, (rows, cols)), shape=(n_docs, max(len(self._vocab), 1)), dtype=np.float32
+            )
+            lengths = np.bincount(rows, weights=data, minlength=n_docs)
+            avg = float(lengths.mean()) or 1.0
+            self._norm = (self.k1 * (1.0 - self.b + self.b * lengths / avg)).astype(np.float32)
+        self._stale = False
+
+    # -------------------------------------------------------------------- search
+
+    def search(
+        self,
+        query: str | list[str],
+        limit: int,
+        allowed: Callable[[str], bool] | None = None,
+    ) -> list[tuple[str, float]]:
+        """(id, score) best first. A list query ORs the terms of all its strings. `allowed`
+        is applied before taking the top `limit` (called best-first, only until `limit` ids
+        pass). An empty query, no match or `limit` < 1 gives []."""
+        if limit < 1:
+            return []
+        texts = [query] if isinstance(query, str) else [q for q in query if isinstance(q, str)]
+        terms = self._tokenizer.unique_tokens(texts) if texts else []
+        if not terms:
+            return []
+        with self._lock:
+            self._refresh()
+            matrix = self._matrix
+            if matrix is None:
+                return []
+            cols = sorted({self._vocab[t] for t in terms if t in self._vocab})
+            if not cols:
+                return []
+            scores = self._scores(matrix, np.asarray(cols, dtype=np.int64))
+            order = self._order
+            candidates = np.flatnonzero(scores > 0)
+            if candidates.size == 0:
+                return []
+            if allowed is None and candidates.size > limit:
+                # Everything scoring at least the limit-th best (ties kept, cut after sorting).
+                kth = np.partition(scores[candidates], candidates.size - limit)[
+                    candidates.size - limit
+                ]
+                candidates = candidates[scores[candidates] >= kth]
+            ranked = candidates[np.lexsort((candidates, -scores[candidates]))]
+            out: list[tuple[str, float]] = []
+            for row in ranked:
+                doc_id = order[row]
+                if allowed is None or allowed(doc_id):
+                    out.append((doc_id, float(scores[row])))
+                    if len(out) >= limit:
+                        break
+            return out
+
+    def _scores(self, matrix: sp.csc_matrix, cols: np.ndarray) -> np.ndarray:
+        n_docs = matrix.shape[0]
+        sub = matrix[:, cols]
+        df = np.diff(sub.indptr)
+        idf = np.log1p((n_docs - df + 0.5) / (df + 0.5))
+        rows = sub.indices
+        tf = sub.data.astype(np.float64)
+        weights = np.repeat(idf, df) * tf * (self.k1 + 1.0) / (tf + self._norm[rows])
+        return np.bincount(rows, weights=weights, minlength=n_docs)
+
+    def __len__(self) -> int:
+        return len(self._docs)
+
+    def __contains__(self, doc_id: object) -> bool:
+        return doc_id in self._docs
+
+    # --------------------------------------------------------------- persistence
+
+    def save(self, path: Path) -> None:
+        """Write ids, vocabulary and term counts to one .npz file (no pickles), atomically."""
+        path = Path(path)
+        with self._lock:
+            ids = list(self._docs)
+            pairs = list(self._docs.values())
+            used = np.zeros(len(self._vocab), dtype=bool)
+            for term_ids, _ in pairs:
+                used[term_ids] = True
+            # Compact: terms of removed documents are dropped from the saved vocabulary.
+            remap = np.cumsum(used, dtype=np.int64) - 1
+            vocab = [t for t, i in self._vocab.items() if used[i]]
+            sizes = np.fromiter((len(t) for t, _ in pairs), dtype=np.int64, count=len(pairs))
+            ptr = np.zeros(len(pairs) + 1, dtype=np.int64)
+            np.cumsum(sizes, out=ptr[1:])
+            terms = (
+                remap[np.concatenate([t for t, _ in pairs])].astype(np.int32)
+                if pairs
+                else np.zeros(0, dtype=np.int32)
+            )
+            counts = np.concatenate([c for _, c in pairs]) if pairs else np.zeros(0, dtype=np.int32)
+        meta = {
+            "format": _FORMAT,
+            "tokenizer_version": self._tokenizer.version,
+            "ids": ids,
+            "vocab": vocab,
+        }
+        blob = np.frombuffer(json.dumps(meta, ensure_ascii=False).encode("utf-8"), dtype=np.uint8)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        with open(tmp, "wb") as fh:
+            np.savez(fh, meta=blob, ptr=ptr, terms=terms, counts=counts)
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: Path, tokenizer: Tokenizer) -> LexicalIndex:
+        """Read a file written by `save`. Raises ValueError if it was made by another format or
+        tokenizer version (the caller should rebuild from the passages)."""
+        with np.load(Path(path), allow_pickle=False) as npz:
+            meta = json.loads(npz["meta"].tobytes().decode("utf-8"))
+            ptr, terms, counts = npz["ptr"], npz["terms"], npz["counts"]
+        if meta.get("format") != _FORMAT:
+            raise ValueError(f"{path}: lexical index format {meta.get('format')}, want {_FORMAT}")
+        if meta.get("tokenizer_version") != tokenizer.version:
+            raise ValueError(
+                f"{path}: made by tokenizer version {meta.get('tokenizer_version')}, "
+                f"this is {tokenizer.version}; rebuild the index"
+            )
+        index = cls(tokenizer)
+        index._vocab = {term: i for i, term in enumerate(meta["vocab"])}
+        terms = terms.astype(np.int32, copy=False)
+        counts = counts.astype(np.int32, copy=False)
+        index._docs = {
+            doc_id: (terms[ptr[i] : ptr[i + 1]], counts[ptr[i] : ptr[i + 1]])
+            for i, doc_id in enumerate(meta["ids"])
+        }
+        index._stale = True
+        return index
+
+
+def _check_lengths(ids: Sequence[str], texts: Sequence[str]) -> None:
+    if len(ids) != len(texts):
+        raise ValueError(f"{len(ids)} ids but {len(texts)} texts")

@@ -1,0 +1,61 @@
+"""Parsing saved reports (Korean forum reposts, ISW pages, markdown clips, plain text) into
+`store.models.Report`.
+
+Every failure is a `ParseError` with a one-line reason; `parse_file` prefixes the file name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from store.models import ParseError, Report, SourceFormat
+from store.parsers.isw_html import looks_like_html, parse_isw_html
+from store.parsers.korean_repost import looks_like_korean_repost, parse_korean_repost
+from store.parsers.markdown import looks_like_markdown, parse_markdown
+from store.parsers.plain_text import parse_plain_text
+from store.sources import read_text
+
+__all__ = ["ParseError", "detect_format", "parse_file", "parse_text"]
+
+_PARSERS: dict[SourceFormat, Callable[[str, str], Report]] = {
+    SourceFormat.ISW_HTML: parse_isw_html,
+    SourceFormat.KOREAN_REPOST: parse_korean_repost,
+    SourceFormat.MARKDOWN: parse_markdown,
+    SourceFormat.PLAIN_TEXT: parse_plain_text,
+}
+
+
+def detect_format(text: str) -> SourceFormat:
+    """The format of a document, judged by its content (file extensions lie)."""
+    if looks_like_html(text):
+        return SourceFormat.ISW_HTML
+    # Before markdown: a repost pasted with "**" or "- " bullets is still a repost.
+    if looks_like_korean_repost(text):
+        return SourceFormat.KOREAN_REPOST
+    if looks_like_markdown(text):
+        return SourceFormat.MARKDOWN
+    return SourceFormat.PLAIN_TEXT
+
+
+def parse_text(text: str, source: str) -> Report:
+    """Parse one document; `source` (normally its path) is recorded on the report."""
+    if not text.strip():
+        raise ParseError("empty document")
+    if "\x00" in text:
+        raise ParseError("binary data (contains NUL characters)")
+    try:
+        return _PARSERS[detect_format(text)](text, source)
+    except ParseError:
+        raise
+    except (ValueError, LookupError, AttributeError, TypeError) as exc:
+        # A parser bug on odd input must still surface as "this file could not be parsed".
+        raise ParseError(f"unexpected parser failure: {type(exc).__name__}: {exc}") from exc
+
+
+def parse_file(path: Path) -> Report:
+    """read_text + parse_text; the ParseError message names the file."""
+    try:
+        return parse_text(read_text(path), str(path))
+    except ParseError as exc:
+        raise ParseError(f"{path}: {exc}") from exc

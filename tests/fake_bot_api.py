@@ -1,0 +1,611 @@
+"""A fake Telegram Bot API server for end-to-end tests of the real bot.
+
+An aiohttp web server on 127.0.0.1 (a free port) inside the test process that answers
+`/bot<token>/<method>` like api.telegram.org does, for the methods python-telegram-bot uses here:
+getMe, getUpdates (long polling, honouring offset/timeout/limit), sendMessage, editMessageText,
+editMessageReplyMarkup, answerCallbackQuery, sendChatAction, setMyCommands, getMyCommands,
+deleteWebhook, setWebhook, getWebhookInfo, close, logOut.
+
+It checks what Telegram checks where it matters for these tests (the token, HTML parse mode, a
+4096-character limit, "message is not modified", answering a callback query twice), records every
+call (method + params) and can fail the next N calls of a method with a 429 (`retry_after`), a 400
+or a 5xx. Helpers push updates (a text message, a command, a group message, a callback query).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import itertools
+import json
+import re
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+MAX_TEXT = 4096
+# Tags Telegram's HTML parse mode accepts.
+SUPPORTED_TAGS = {
+    "b",
+    "strong",
+    "i",
+    "em",
+    "u",
+    "ins",
+    "s",
+    "strike",
+    "del",
+    "span",
+    "tg-spoiler",
+    "a",
+    "code",
+    "pre",
+    "blockquote",
+    "tg-emoji",
+}
+_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)((?:\s+[^<>]*)?)>")
+_ENTITY = re.compile(r"&(#[0-9]+|#[xX][0-9a-fA-F]+|lt|gt|amp|quot);")
+# Parameters Telegram takes as strings; every other form value is JSON (PTB's encoding).
+STRING_PARAMS = {
+    "text",
+    "caption",
+    "callback_query_id",
+    "language_code",
+    "action",
+    "parse_mode",
+    "url",
+    "secret_token",
+    "inline_message_id",
+    "query",
+}
+
+
+class HtmlError(ValueError):
+    pass
+
+
+def parse_html(text: str) -> str:
+    """The plain text of a Telegram HTML message; HtmlError where Telegram would refuse it."""
+    out: list[str] = []
+    stack: list[str] = []
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "<":
+            m = _TAG.match(text, i)
+            if m is None:
+                raise HtmlError(f"Unsupported start tag at byte offset {i}")
+            closing, name = m.group(1) == "/", m.group(2).lower()
+            if name not in SUPPORTED_TAGS:
+                raise HtmlError(f'Unsupported start tag "{name}" at byte offset {i}')
+            if closing:
+                if not stack or stack[-1] != name:
+                    raise HtmlError(f'Unmatched end tag at byte offset {i}, expected "</{name}>"')
+                stack.pop()
+            else:
+                stack.append(name)
+            i = m.end()
+        elif ch == "&":
+            m = _ENTITY.match(text, i)
+            if m is not None:
+                out.append(html.unescape(m.group(0)))
+                i = m.end()
+            else:
+                out.append(ch)
+                i += 1
+        elif ch == ">":
+            raise HtmlError(f"Unexpected end tag at byte offset {i}")
+        else:
+            out.append(ch)
+            i += 1
+    if stack:
+        raise HtmlError(f'Can\'t find end tag corresponding to start tag "{stack[-1]}"')
+    return "".join(out)
+
+
+def utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, description: str, parameters: dict | None = None) -> None:
+        super().__init__(description)
+        self.status = status
+        self.description = description
+        self.parameters = parameters
+
+
+@dataclass
+class Fault:
+    status: int
+    description: str
+    retry_after: int | None = None
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    status: int
+    result: Any = None
+    at: float = field(default_factory=time.monotonic)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 200
+
+
+class FakeBotApi:
+    def __init__(
+        self,
+        token: str,
+        username: str = "isw_report_bot",
+        bot_id: int = 7000000001,
+    ) -> None:
+        self.token = token
+        self.bot_user = {
+            "id": bot_id,
+            "is_bot": True,
+            "first_name": "ISW Reports",
+            "username": username,
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
+        self.calls: list[Call] = []
+        self.commands: dict[tuple[str, str], list[dict]] = {}
+        self.messages: dict[tuple[int, int], dict] = {}
+        self.chats: dict[int, dict] = {}
+        self._faults: dict[str, deque[Fault]] = defaultdict(deque)
+        self._pending: list[dict] = []
+        self._update_ids = itertools.count(1)
+        self._message_ids = itertools.count(1)
+        self._callback_ids = itertools.count(1)
+        self._answered: set[str] = set()
+        self._updates_changed = asyncio.Event()
+        self._calls_changed = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    # ---- lifecycle ------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    @property
+    def base_url(self) -> str:
+        """What TELEGRAM_API_BASE_URL / ApplicationBuilder.base_url should be."""
+        return f"http://127.0.0.1:{self.port}/bot"
+
+    def reset(self) -> None:
+        """Forget recorded calls and armed faults (not chats, messages or pending updates)."""
+        self.calls.clear()
+        self._faults.clear()
+
+    # ---- faults ---------------------------------------------------------------------------------
+
+    def fail_next(
+        self,
+        method: str,
+        times: int = 1,
+        *,
+        status: int = 429,
+        retry_after: int = 1,
+        description: str | None = None,
+    ) -> None:
+        """The next `times` calls of `method` fail: 429 with parameters.retry_after, a 400 with
+        `description`, or a 5xx."""
+        if status == 429:
+            fault = Fault(429, description or f"Too Many Requests: retry after {retry_after}")
+            fault.retry_after = retry_after
+        elif status >= 500:
+            fault = Fault(status, description or "Internal Server Error")
+        else:
+            fault = Fault(status, description or "Bad Request: something is wrong")
+        for _ in range(times):
+            self._faults[method].append(fault)
+
+    # ---- updates --------------------------------------------------------------------------------
+
+    def push_update(self, payload: dict) -> dict:
+        update = {"update_id": next(self._update_ids), **payload}
+        self._pending.append(update)
+        self._wake(updates=True)
+        return update
+
+    def user(
+        self, user_id: int, language_code: str | None = "en", first_name: str = "Tester"
+    ) -> dict:
+        user: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": first_name}
+        if language_code:
+            user["language_code"] = language_code
+        return user
+
+    def chat(self, chat_id: int, chat_type: str = "private", title: str = "Test group") -> dict:
+        chat: dict[str, Any] = {"id": chat_id, "type": chat_type}
+        if chat_type == "private":
+            chat["first_name"] = "Tester"
+        else:
+            chat["title"] = title
+        self.chats[chat_id] = chat
+        return chat
+
+    def push_text(
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        user_id: int | None = None,
+        language_code: str | None = "en",
+        chat_type: str | None = None,
+        reply_to: dict | None = None,
+    ) -> dict:
+        """A text message from a user; bot_command and mention entities as Telegram sets them.
+        Returns the message."""
+        if chat_type is None:
+            chat_type = "private" if chat_id > 0 else "supergroup"
+        message: dict[str, Any] = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": self.chat(chat_id, chat_type),
+            "from": self.user(user_id or abs(chat_id), language_code),
+            "text": text,
+        }
+        entities = _entities(text)
+        if entities:
+            message["entities"] = entities
+        if reply_to is not None:
+            message["reply_to_message"] = reply_to
+        self.messages[(chat_id, message["message_id"])] = message
+        self.push_update({"message": message})
+        return message
+
+    def push_command(self, chat_id: int, command: str, **kwargs: Any) -> dict:
+        assert command.startswith("/")
+        return self.push_text(chat_id, command, **kwargs)
+
+    def push_group_message(
+        self, chat_id: int, text: str, *, user_id: int, mention: bool = False, **kwargs: Any
+    ) -> dict:
+        if mention:
+            text = f"@{self.bot_user['username']} {text}"
+        kwargs.setdefault("chat_type", "supergroup")
+        return self.push_text(chat_id, text, user_id=user_id, **kwargs)
+
+    def push_callback(
+        self,
+        message: dict,
+        data: str,
+        *,
+        user_id: int,
+        language_code: str | None = "en",
+    ) -> str:
+        """A press on an inline button under `message` (a message the bot sent). Returns the
+        callback query id."""
+        query_id = f"cq{next(self._callback_ids)}"
+        current = self.messages.get((message["chat"]["id"], message["message_id"]), message)
+        self.push_update(
+            {
+                "callback_query": {
+                    "id": query_id,
+                    "from": self.user(user_id, language_code),
+                    "message": current,
+                    "chat_instance": f"ci{message['chat']['id']}",
+                    "data": data,
+                }
+            }
+        )
+        return query_id
+
+    # ---- inspection -----------------------------------------------------------------------------
+
+    def calls_of(
+        self,
+        method: str,
+        predicate: Callable[[dict], bool] | None = None,
+        *,
+        ok_only: bool = True,
+    ) -> list[Call]:
+        return [
+            c
+            for c in self.calls
+            if c.method == method
+            and (c.ok or not ok_only)
+            and (predicate is None or predicate(c.params))
+        ]
+
+    def sent_to(self, chat_id: int) -> list[Call]:
+        """Successful sendMessage calls to a chat."""
+        return self.calls_of("sendMessage", lambda p: p.get("chat_id") == chat_id)
+
+    async def wait_for(
+        self,
+        method: str,
+        predicate: Callable[[dict], bool] | None = None,
+        timeout: float = 10.0,
+        *,
+        count: int = 1,
+    ) -> Call:
+        """Wait until `count` successful calls of `method` match `predicate`; the last of them."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.calls_of(method, predicate)
+            if len(found) >= count:
+                return found[count - 1]
+            left = deadline - time.monotonic()
+            if left <= 0:
+                seen = [(c.method, c.status, c.params) for c in self.calls[-10:]]
+                raise TimeoutError(f"no {count}x {method} matching within {timeout}s; last: {seen}")
+            changed = self._calls_changed
+            try:
+                await asyncio.wait_for(changed.wait(), left)
+            except TimeoutError:
+                pass
+
+    # ---- the server -----------------------------------------------------------------------------
+
+    def _wake(self, *, updates: bool = False) -> None:
+        if updates:
+            self._updates_changed.set()
+            self._updates_changed = asyncio.Event()
+        else:
+            self._calls_changed.set()
+            self._calls_changed = asyncio.Event()
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return _error(401, "Unauthorized")
+        method = request.match_info["method"]
+        params = await _params(request)
+        faults = self._faults.get(method)
+        if faults:
+            fault = faults.popleft()
+            self._record(Call(method, params, fault.status))
+            extra = {"retry_after": fault.retry_after} if fault.retry_after is not None else None
+            return _error(fault.status, fault.description, extra)
+        handler = getattr(self, "_m_" + method.lower(), None)
+        if handler is None:
+            self._record(Call(method, params, 404))
+            return _error(404, "Not Found")
+        try:
+            result = await handler(params)
+        except ApiError as err:
+            self._record(Call(method, params, err.status))
+            return _error(err.status, err.description, err.parameters)
+        self._record(Call(method, params, 200, result))
+        return web.json_response({"ok": True, "result": result})
+
+    def _record(self, call: Call) -> None:
+        self.calls.append(call)
+        self._wake()
+
+    # ---- methods --------------------------------------------------------------------------------
+
+    async def _m_getme(self, params: dict) -> Any:
+        return self.bot_user
+
+    async def _m_getupdates(self, params: dict) -> Any:
+        offset = int(params.get("offset") or 0)
+        timeout = float(params.get("timeout") or 0)
+        limit = int(params.get("limit") or 100)
+        if offset > 0:
+            # Telegram forgets every update before the offset: they are confirmed.
+            self._pending = [u for u in self._pending if u["update_id"] >= offset]
+        deadline = time.monotonic() + timeout
+        while not self._pending:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            changed = self._updates_changed
+            try:
+                await asyncio.wait_for(changed.wait(), left)
+            except TimeoutError:
+                break
+        return self._pending[:limit]
+
+    async def _m_deletewebhook(self, params: dict) -> Any:
+        if params.get("drop_pending_updates"):
+            self._pending.clear()
+        return True
+
+    async def _m_setwebhook(self, params: dict) -> Any:
+        return True
+
+    async def _m_getwebhookinfo(self, params: dict) -> Any:
+        return {"url": "", "has_custom_certificate": False, "pending_update_count": 0}
+
+    async def _m_close(self, params: dict) -> Any:
+        return True
+
+    async def _m_logout(self, params: dict) -> Any:
+        return True
+
+    async def _m_setmycommands(self, params: dict) -> Any:
+        commands = params.get("commands") or []
+        for command in commands:
+            if not re.fullmatch(r"[a-z0-9_]{1,32}", command.get("command", "")):
+                raise ApiError(400, "Bad Request: BOT_COMMAND_INVALID")
+            if not 1 <= len(command.get("description", "")) <= 256:
+                raise ApiError(400, "Bad Request: BOT_COMMAND_DESCRIPTION_INVALID")
+        key = (json.dumps(params.get("scope") or {"type": "default"}), params.get("language_code") or "")
+        self.commands[key] = commands
+        return True
+
+    async def _m_getmycommands(self, params: dict) -> Any:
+        key = (json.dumps(params.get("scope") or {"type": "default"}), params.get("language_code") or "")
+        return self.commands.get(key, [])
+
+    async def _m_sendchataction(self, params: dict) -> Any:
+        self._known_chat(params)
+        return True
+
+    async def _m_sendmessage(self, params: dict) -> Any:
+        chat = self._known_chat(params)
+        text = self._checked_text(params)
+        message: dict[str, Any] = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": chat,
+            "from": self.bot_user,
+            "text": text,
+        }
+        if params.get("reply_markup"):
+            message["reply_markup"] = params["reply_markup"]
+        reply = params.get("reply_parameters")
+        if reply:
+            original = self.messages.get((chat["id"], reply.get("message_id")))
+            if original is not None:
+                message["reply_to_message"] = original
+        self.messages[(chat["id"], message["message_id"])] = message
+        return message
+
+    async def _m_editmessagetext(self, params: dict) -> Any:
+        message = self._known_message(params)
+        text = self._checked_text(params)
+        markup = params.get("reply_markup")
+        if text == message["text"] and markup == message.get("reply_markup"):
+            raise ApiError(
+                400,
+                "Bad Request: message is not modified: specified new message content and reply "
+                "markup are exactly the same as a current content and reply markup of the message",
+            )
+        message["text"] = text
+        message["edit_date"] = int(time.time())
+        if markup:
+            message["reply_markup"] = markup
+        else:
+            message.pop("reply_markup", None)
+        return message
+
+    async def _m_editmessagereplymarkup(self, params: dict) -> Any:
+        message = self._known_message(params)
+        markup = params.get("reply_markup")
+        if markup == message.get("reply_markup") or (not markup and "reply_markup" not in message):
+            raise ApiError(400, "Bad Request: message is not modified")
+        if markup:
+            message["reply_markup"] = markup
+        else:
+            message.pop("reply_markup", None)
+        return message
+
+    async def _m_answercallbackquery(self, params: dict) -> Any:
+        query_id = params.get("callback_query_id")
+        if not query_id or query_id in self._answered:
+            raise ApiError(
+                400,
+                "Bad Request: query is too old and response timeout expired or query ID is "
+                "invalid",
+            )
+        if len(params.get("text") or "") > 200:
+            raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
+        self._answered.add(query_id)
+        return True
+
+    # ---- checks ---------------------------------------------------------------------------------
+
+    def _known_chat(self, params: dict) -> dict:
+        chat = self.chats.get(_int(params.get("chat_id")))
+        if chat is None:
+            raise ApiError(400, "Bad Request: chat not found")
+        return chat
+
+    def _known_message(self, params: dict) -> dict:
+        chat = self._known_chat(params)
+        message = self.messages.get((chat["id"], _int(params.get("message_id"))))
+        if message is None or message["from"]["id"] != self.bot_user["id"]:
+            raise ApiError(400, "Bad Request: message to edit not found")
+        return message
+
+    def _checked_text(self, params: dict) -> str:
+        raw = params.get("text")
+        if not isinstance(raw, str) or not raw.strip():
+            raise ApiError(400, "Bad Request: message text is empty")
+        text = raw
+        if str(params.get("parse_mode") or "").upper() == "HTML":
+            try:
+                text = parse_html(raw)
+            except HtmlError as err:
+                raise ApiError(400, f"Bad Request: can't parse entities: {err}") from None
+        if utf16_len(text.strip()) > MAX_TEXT:
+            raise ApiError(400, "Bad Request: message is too long")
+        if not text.strip():
+            raise ApiError(400, "Bad Request: message text is empty")
+        return text
+
+
+# ---- helpers --------------------------------------------------------------------------------
+
+
+def _error(status: int, description: str, parameters: dict | None = None) -> web.Response:
+    body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
+    if parameters:
+        body["parameters"] = parameters
+    return web.json_response(body, status=status)
+
+
+async def _params(request: web.Request) -> dict[str, Any]:
+    """A Bot API call's parameters: from a JSON body, a form (PTB: url-encoded, JSON-encoded
+    non-string values) or the query string."""
+    params: dict[str, Any] = dict(request.query)
+    if request.can_read_body:
+        if request.content_type == "application/json":
+            body = await request.json()
+            if isinstance(body, dict):
+                params.update(body)
+                return params
+        else:
+            form = await request.post()
+            params.update({k: v for k, v in form.items() if isinstance(v, str)})
+    return {k: _decode(k, v) for k, v in params.items()}
+
+
+def _decode(name: str, value: Any) -> Any:
+    if not isinstance(value, str) or name in STRING_PARAMS:
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _utf16_offset(text: str, index: int) -> int:
+    return utf16_len(text[:index])
+
+
+def _entities(text: str) -> list[dict]:
+    """bot_command at the start and @mentions, with UTF-16 offsets, as Telegram computes them."""
+    entities = []
+    m = re.match(r"/[A-Za-z0-9_]+(?:@[A-Za-z0-9_]+)?", text)
+    if m:
+        entities.append({"type": "bot_command", "offset": 0, "length": utf16_len(m.group(0))})
+    for m in re.finditer(r"(?<![\w@])@[A-Za-z][A-Za-z0-9_]{4,31}", text):
+        entities.append(
+            {
+                "type": "mention",
+                "offset": _utf16_offset(text, m.start()),
+                "length": utf16_len(m.group(0)),
+            }
+        )
+    return entities

@@ -1,0 +1,294 @@
+"""Lexical (BM25) search over real ISW passages plus English/Korean seed sentences."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from retrieval.lexical import LexicalIndex
+from retrieval.tokenize import Tokenizer
+
+CORPUS = Path("/work/shared/corpus/isw-html")
+# 13 passages (two mention Avdiivka) + the first 7 of another report: 20 real passages.
+SLICE = [("2022-04-19_kma-alarm-ml.html", 13), ("2022-10-31_kma-alarm-ml.html", 7)]
+
+SEEDS = {
+    "en-chips": "Russia reportedly imported $1.7 billion worth of advanced microchips and "
+    "semiconductors in 2023, primarily from the West, skirting Western sanctions intended to "
+    "deprive Russia of such technology.",
+    "en-il76": "The circumstances of the January 24 crash of a Russian Il-76 military transport "
+    "aircraft in Belgorod Oblast remain unclear.",
+    "en-234": "Russian opposition media reported on January 26 that Viktor Filonov, a Russian "
+    "soldier in the 234th Airborne Regiment (76th VDV Division) serving in Ukraine, adopted a "
+    "Ukrainian child from occupied Donetsk Oblast.",
+    "ko-avdiivka": "러시아군은 전역에서 계속되는 위치적 교전 속에서 아브디이프카 근처로 진격했습니다.",
+    "ko-il76": "벨고로드주에서 1월 24일 러시아 Il-76 군용 수송기가 추락한 상황은 여전히 불분명합니다.",
+    "ko-chips": "러시아는 2023년에 주로 서방에서 17억 달러 상당의 첨단 마이크로칩과 반도체를 "
+    "수입하여 러시아에서 이러한 기술을 박탈하려는 서방의 제재를 우회했습니다.",
+}
+
+QUERIES = [
+    "Il-76",
+    "il 76",
+    "$1.7 billion",
+    "234th Airborne Regiment",
+    "microchip",
+    "아브디이프카 근처",
+    "벨고로드",
+    "마이크로칩 수입",
+    ["Avdiivka", "아브디이프카"],
+    "Russian forces Kakhovka dam evacuation",
+    "Ukrainian General Staff reported",
+]
+
+
+def _passages() -> list[tuple[str, str]]:
+    from selectolax.lexbor import LexborHTMLParser
+
+    out: list[tuple[str, str]] = []
+    for name, count in SLICE:
+        path = CORPUS / name
+        if not path.exists():
+            pytest.skip(f"corpus file {path} not available")
+        tree = LexborHTMLParser(path.read_text(encoding="utf-8"))
+        texts = [p.text().strip() for p in tree.css("p")]
+        texts = [t for t in texts if len(t) > 200][:count]
+        out += [(f"{name[:10]}#{i}", t) for i, t in enumerate(texts)]
+    return out
+
+
+@pytest.fixture(scope="module")
+def tokenizer() -> Tokenizer:
+    return Tokenizer()
+
+
+@pytest.fixture(scope="module")
+def docs() -> list[tuple[str, str]]:
+    real = _passages()
+    assert len(real) == 20
+    return real + list(SEEDS.items())
+
+
+@pytest.fixture(scope="module")
+def index(tokenizer, docs) -> LexicalIndex:
+    idx = LexicalIndex(tokenizer)
+    idx.build([d for d, _ in docs], [t for _, t in docs])
+    return idx
+
+
+def _ids(results: list[tuple[str, float]]) -> list[str]:
+    return [doc_id for doc_id, _ in results]
+
+
+# ---------------------------------------------------------------- tokenizer
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Il-76", ["il-76", "il76", "il", "76"]),
+        ("F-16", ["f-16", "f16", "f", "16"]),
+        ("$1.7", ["1.7"]),
+        ("$1.7 billion", ["1.7", "billion"]),
+        ("234th", ["234th", "234"]),
+        ("5 billion euros", ["5", "billion", "euro"]),
+        ("microchips", ["microchip"]),
+        ("Putin’s", ["putin"]),
+        ("Putin's decree", ["putin", "decre"]),
+        ("1,000 troops", ["1000", "troop"]),
+        ("U.S. aid", ["u.s", "aid"]),
+        ("US aid", ["u.s", "aid"]),
+        ("Ｆ－１６", ["f-16", "f16", "f", "16"]),  # full-width forms
+        ("2022–2023", ["2022", "2023"]),  # an en dash separates
+        ("the of and", []),
+    ],
+)
+def test_tokenizer_latin_rules(tokenizer, text, expected):
+    assert tokenizer.tokens(text) == expected
+
+
+def test_tokenizer_cyrillic(tokenizer):
+    assert tokenizer.tokens("Путин заявил") == ["путин", "заяв"]
+    assert tokenizer.tokens("Україна і Київ") == ["україна", "київ"]  # і: stopword
+
+
+def test_tokenizer_korean_content_morphemes(tokenizer):
+    assert tokenizer.tokens("아브디이프카 근처에서") == ["아브디이프카", "근처"]
+    assert "벨고로드" in tokenizer.tokens("벨고로드주")
+    assert "벨고로드" in tokenizer.tokens("벨고로드주에서")
+    assert "도네츠크" in tokenizer.tokens("도네츠크주의 바흐무트")  # particle glued by Kiwi
+    assert "러시아" in tokenizer.tokens("러시아군은")
+    assert "우크라이나군" in tokenizer.tokens("우크라이나군이")
+    chips = tokenizer.tokens("마이크로칩과 반도체를 수입하여")
+    assert {"마이크로칩", "반도체", "수입"} <= set(chips)
+    assert not {"과", "를", "하", "여"} & set(chips)  # particles, suffixes, endings dropped
+
+
+def test_tokenizer_mixed_script(tokenizer):
+    toks = tokenizer.tokens("벨고로드주에서 러시아 Il-76 수송기가 F-16을 234th")
+    assert {"벨고로드", "러시아", "il-76", "il", "76", "수송기", "f-16", "234th", "234"} <= set(
+        toks
+    )
+
+
+def test_tokenizer_batch_equals_single(tokenizer, docs):
+    texts = [t for _, t in docs]
+    assert tokenizer.tokens_batch(texts) == [tokenizer.tokens(t) for t in texts]
+
+
+@pytest.mark.parametrize("text", ["", "   ", "???", "🙂🚀", "—", "\u200b\u00ad"])
+def test_tokenizer_odd_input(tokenizer, text):
+    assert tokenizer.tokens(text) == []
+
+
+# ------------------------------------------------------------------- search
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("$1.7 billion", "en-chips"),
+        ("234th Airborne Regiment", "en-234"),
+        ("microchips", "en-chips"),
+        ("microchip", "en-chips"),
+        ("아브디이프카", "ko-avdiivka"),
+        ("아브디이프카 근처", "ko-avdiivka"),
+        ("마이크로칩 수입", "ko-chips"),
+    ],
+)
+def test_ranks_right_passage_first(index, query, expected):
+    assert _ids(index.search(query, 5))[0] == expected
+
+
+@pytest.mark.parametrize("query", ["Il-76", "il 76", "IL-76", "Il76"])
+def test_identifier_finds_both_languages(index, query):
+    # The English sentence and its Korean translation both contain "Il-76".
+    assert set(_ids(index.search(query, 5))[:2]) == {"en-il76", "ko-il76"}
+
+
+def test_korean_place_name_without_suffix(index):
+    assert _ids(index.search("벨고로드", 5))[0] == "ko-il76"
+    assert _ids(index.search("벨고로드주", 5))[0] == "ko-il76"
+
+
+def test_list_query_is_or_across_languages(index, docs):
+    hits = _ids(index.search(["Avdiivka", "아브디이프카"], 10))
+    english = {d for d, t in docs if "Avdiivka" in t}
+    assert english and english <= set(hits)
+    assert "ko-avdiivka" in hits
+    # Either alone finds only its own language.
+    assert _ids(index.search("아브디이프카", 10)) == ["ko-avdiivka"]
+    assert set(_ids(index.search("Avdiivka", 10))) == english
+
+
+def test_scores_sorted_and_limit(index):
+    results = index.search("Russian forces Ukrainian", 7)
+    assert len(results) == 7
+    scores = [s for _, s in results]
+    assert scores == sorted(scores, reverse=True)
+    assert all(isinstance(s, float) and s > 0 for s in scores)
+    assert index.search("Russian forces", 0) == []
+
+
+def test_allowed_filters_before_limit(index):
+    assert _ids(index.search("Il-76", 1, allowed=lambda d: d != "en-il76")) == ["ko-il76"]
+    assert _ids(index.search("Il-76", 1, allowed=lambda d: d != "ko-il76")) == ["en-il76"]
+    only_2022_10 = index.search("Russian", 50, allowed=lambda d: d.startswith("2022-10-31"))
+    assert only_2022_10 and all(d.startswith("2022-10-31") for d in _ids(only_2022_10))
+    assert index.search("Il-76", 5, allowed=lambda d: False) == []
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["", "   ", "???", "🙂🚀🔥", [], [""], ["???", "🙂"], "zzzqqqxxy", "ㅋㅋㅋ", "이다 하다"],
+)
+def test_empty_or_unmatched_query(index, query):
+    assert index.search(query, 10) == []
+
+
+def test_huge_query(index):
+    big = ("Il-76 crash Belgorod 벨고로드 추락 " * 400)[:10_000]
+    results = index.search(big, 3)
+    assert {"en-il76", "ko-il76"} <= set(_ids(results))
+    junk = "".join(chr(0xAC00 + (i * 7919) % 11172) for i in range(10_000))  # random syllables
+    assert isinstance(index.search(junk, 3), list)
+
+
+def test_empty_index(tokenizer):
+    idx = LexicalIndex(tokenizer)
+    assert len(idx) == 0
+    assert idx.search("Il-76", 5) == []
+    idx.build([], [])
+    assert idx.search("Il-76", 5) == []
+
+
+# --------------------------------------------------- incremental and saved
+
+
+def _all_results(idx: LexicalIndex) -> list[list[tuple[str, float]]]:
+    return [idx.search(q, 10) for q in QUERIES]
+
+
+def test_add_equals_build(tokenizer, docs, index):
+    idx = LexicalIndex(tokenizer)
+    half = len(docs) // 2
+    idx.build([d for d, _ in docs[:half]], [t for _, t in docs[:half]])
+    assert idx.search("Il-76", 5) == []  # seeds are in the second half
+    idx.add([d for d, _ in docs[half:]], [t for _, t in docs[half:]])
+    assert len(idx) == len(docs)
+    assert _all_results(idx) == _all_results(index)
+
+
+def test_remove_and_readd(tokenizer, docs, index):
+    idx = LexicalIndex(tokenizer)
+    idx.build([d for d, _ in docs], [t for _, t in docs])
+    idx.add(["extra"], ["Another Il-76 went down near Belgorod; 벨고로드 Il-76 추락."])
+    assert "extra" in _ids(idx.search("Il-76", 5))
+    idx.remove(["extra", "no-such-id"])
+    assert len(idx) == len(docs)
+    assert _all_results(idx) == _all_results(index)
+
+    idx.remove(["en-il76", "ko-il76"])
+    assert _ids(idx.search("Il-76", 5)) == ["en-234"]  # only its "76th VDV Division" is left
+    assert "en-il76" not in idx
+    idx.add(["en-il76"], [SEEDS["en-il76"]])
+    assert _ids(idx.search("Il-76", 5)) == ["en-il76", "en-234"]
+
+
+def test_add_replaces_existing_id(tokenizer):
+    idx = LexicalIndex(tokenizer)
+    idx.build(["a", "b"], ["Bakhmut fighting continues.", "Kherson evacuation."])
+    idx.add(["a"], ["Avdiivka fighting continues."])
+    assert len(idx) == 2
+    assert idx.search("Bakhmut", 5) == []
+    assert _ids(idx.search("Avdiivka", 5)) == ["a"]
+
+
+def test_save_load_round_trip(tokenizer, index, tmp_path):
+    path = tmp_path / "sub" / "lexical.npz"
+    index.save(path)
+    loaded = LexicalIndex.load(path, tokenizer)
+    assert len(loaded) == len(index)
+    assert _all_results(loaded) == _all_results(index)
+    # A loaded index stays incremental.
+    loaded.add(["extra"], ["An Il-76 transport aircraft."])
+    loaded.remove(["extra"])
+    assert _all_results(loaded) == _all_results(index)
+
+
+def test_save_after_remove_compacts_and_round_trips(tokenizer, docs, tmp_path):
+    idx = LexicalIndex(tokenizer)
+    idx.build([d for d, _ in docs], [t for _, t in docs])
+    idx.remove([d for d, _ in docs if d.startswith("2022-04-19")])
+    idx.save(tmp_path / "lex.npz")
+    loaded = LexicalIndex.load(tmp_path / "lex.npz", tokenizer)
+    assert _all_results(loaded) == _all_results(idx)
+    assert loaded.search("Avdiivka", 5) == []
+
+
+def test_load_rejects_other_tokenizer_version(tokenizer, index, tmp_path, monkeypatch):
+    index.save(tmp_path / "lex.npz")
+    monkeypatch.setattr(Tokenizer, "version", Tokenizer.version + 1)
+    with pytest.raises(ValueError, match="rebuild"):
+        LexicalIndex.load(tmp_path / "lex.npz", tokenizer)
