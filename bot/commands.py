@@ -6,12 +6,15 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.formatting import format_answer
 from bot.settings import Settings
 from bot.wiring import build_qa, ingest_sample, load_embedder, open_store
 from retrieval.models import Answer
-from retrieval.service import ReportQA
+
+if TYPE_CHECKING:
+    from retrieval.service import ReportQA
 from store.embedding import Embedder
 from store.ingest import IngestSummary, ingest, newest
 from store.vector_store import (

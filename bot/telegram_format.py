@@ -30,7 +30,7 @@ _HANGUL = re.compile(r"[\uac00-\ud7a3\u3131-\u318e]")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _UKRAINIAN = re.compile(r"[ієїґІЄЇҐ]")
 _LATIN = re.compile(r"[A-Za-z]")
-_URL = re.compile(r"^https?://[^\s<>\"']+$", re.IGNORECASE)
+_URL = re.compile(r"^https?://\S+$", re.IGNORECASE)
 
 
 def escape(text: str) -> str:

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.settings import Settings
-from retrieval.gazetteer import Gazetteer
-from retrieval.language import LanguageDetector
-from retrieval.service import ReportQA
-from retrieval.tokenize import Tokenizer
 from store.embedding import Embedder, SentenceTransformerEmbedder
 from store.ingest import IngestSummary, discover, ingest, newest
 from store.vector_store import ReportStore, open_client
+
+if TYPE_CHECKING:
+    from retrieval.service import ReportQA
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +27,12 @@ def load_embedder(settings: Settings) -> Embedder:
 
 
 def build_qa(settings: Settings, store: ReportStore, embedder: Embedder) -> ReportQA:
+    # Imported here: ingesting and `stats` need none of the query-side models (Kiwi, lingua).
+    from retrieval.gazetteer import Gazetteer
+    from retrieval.language import LanguageDetector
+    from retrieval.service import ReportQA
+    from retrieval.tokenize import Tokenizer
+
     return ReportQA(
         store,
         embedder,

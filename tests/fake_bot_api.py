@@ -442,12 +442,18 @@ class FakeBotApi:
                 raise ApiError(400, "Bad Request: BOT_COMMAND_INVALID")
             if not 1 <= len(command.get("description", "")) <= 256:
                 raise ApiError(400, "Bad Request: BOT_COMMAND_DESCRIPTION_INVALID")
-        key = (json.dumps(params.get("scope") or {"type": "default"}), params.get("language_code") or "")
+        key = (
+            json.dumps(params.get("scope") or {"type": "default"}),
+            params.get("language_code") or "",
+        )
         self.commands[key] = commands
         return True
 
     async def _m_getmycommands(self, params: dict) -> Any:
-        key = (json.dumps(params.get("scope") or {"type": "default"}), params.get("language_code") or "")
+        key = (
+            json.dumps(params.get("scope") or {"type": "default"}),
+            params.get("language_code") or "",
+        )
         return self.commands.get(key, [])
 
     async def _m_sendchataction(self, params: dict) -> Any:
@@ -508,8 +514,7 @@ class FakeBotApi:
         if not query_id or query_id in self._answered:
             raise ApiError(
                 400,
-                "Bad Request: query is too old and response timeout expired or query ID is "
-                "invalid",
+                "Bad Request: query is too old and response timeout expired or query ID is invalid",
             )
         if len(params.get("text") or "") > 200:
             raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG")

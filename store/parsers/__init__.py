@@ -40,6 +40,7 @@ def detect_format(text: str) -> SourceFormat:
 
 def parse_text(text: str, source: str) -> Report:
     """Parse one document; `source` (normally its path) is recorded on the report."""
+    text = text.lstrip("\ufeff")  # a BOM left by a caller that decoded the file itself
     if not text.strip():
         raise ParseError("empty document")
     if "\x00" in text:
@@ -50,7 +51,8 @@ def parse_text(text: str, source: str) -> Report:
         raise
     except (ValueError, LookupError, AttributeError, TypeError) as exc:
         # A parser bug on odd input must still surface as "this file could not be parsed".
-        raise ParseError(f"unexpected parser failure: {type(exc).__name__}: {exc}") from exc
+        reason = " ".join(str(exc).split())[:300]  # one line, even for pydantic's errors
+        raise ParseError(f"unexpected parser failure: {type(exc).__name__}: {reason}") from exc
 
 
 def parse_file(path: Path) -> Report:

@@ -39,8 +39,8 @@ _NOISE = re.compile(
 )
 # Image captions: "[Source: NASA FIRMS …]", "Satellite image ©2022 Maxar Technologies".
 _CAPTION = re.compile(
-    r"^\[[^\]]*\]$|©|^source:|^\[?imagery courtesy|courtesy of planet labs|"
-    r"^satellite image\b.{0,80}$",
+    r"^\[[^\]]*\]$|©|^source:|\bsource:[^.]{0,150}\.?$"
+    r"|^\[?imagery courtesy|courtesy of planet labs|^satellite image\b.{0,80}$",
     re.IGNORECASE,
 )
 # Where the report ends and the newsletter / site footer begins.

@@ -1,0 +1,191 @@
+"""A multilingual gazetteer of the names ISW reports use, for query expansion across scripts.
+
+The embedding model does not connect transliterations across scripts ("아브디이프카" scores an
+English sentence about "Avdiivka" no higher than an unrelated one), so a question is expanded
+with every known form of the names it contains before search.
+
+Matching rules (see `Gazetteer.find`):
+
+* Korean forms match at the start of a word (the preceding character is not Hangul) and may be
+  followed by anything: particles and suffixes are glued on ("아브디이프카 근처에서",
+  "벨고로드주에서"). Spaces inside a Korean form are optional ("바그너그룹").
+* Latin and Cyrillic forms match whole words, case-insensitively; a possessive ("Putin's",
+  "Putin’s") or a Korean particle ("HIMARS를") may follow. Acronym-like forms (two or more
+  capitals, at most six characters: "UN", "MoD", "NATO") match case-sensitively.
+* At each position the longest form wins and matches do not overlap, so "Belgorod Oblast" is
+  one match and "76th VDV Division" is not also "VDV".
+
+Lookup is a dict from a form's first two (normalised) characters to its candidate forms,
+probed only at word starts, so `find` is linear in the text and independent of the number of
+entries.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from pydantic import BaseModel
+
+ENTRY_TYPES: frozenset[str] = frozenset(
+    {"place", "region", "river", "person", "unit", "organisation", "equipment", "event"}
+)
+
+_APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "`": "'", "′": "'"})
+
+
+class GazetteerEntry(BaseModel):
+    """One named thing and its written forms; the first `en` form is ISW's spelling."""
+
+    id: str
+    type: str
+    en: list[str]
+    ko: list[str] = []
+    uk: list[str] = []
+    ru: list[str] = []
+
+    def forms(self) -> list[str]:
+        """All forms, English first, then Korean, Ukrainian, Russian; without duplicates."""
+        return list(dict.fromkeys([*self.en, *self.ko, *self.uk, *self.ru]))
+
+
+def _is_hangul(ch: str) -> bool:
+    return "\uac00" <= ch <= "\ud7a3" or "\u1100" <= ch <= "\u11ff" or "\u3130" <= ch <= "\u318f"
+
+
+def _is_word_char(ch: str) -> bool:
+    """A letter or digit of a non-Hangul script (Latin, Cyrillic, digits)."""
+    return ch.isalnum() and not _is_hangul(ch)
+
+
+def _normalise(text: str) -> str:
+    """Lower-case and unify apostrophes and whitespace, keeping every character's position."""
+    out = []
+    for ch in text.translate(_APOSTROPHES):
+        if ch.isspace():
+            out.append(" ")
+            continue
+        low = ch.lower()
+        out.append(low if len(low) == 1 else ch)
+    return "".join(out)
+
+
+def _case_sensitive(form: str) -> bool:
+    return sum(c.isupper() for c in form) >= 2 and len(form) <= 6
+
+
+@dataclass(frozen=True, slots=True)
+class _Form:
+    key: str  # normalised form as searched in the normalised text
+    original: str  # as written in the data (compared verbatim when case-sensitive)
+    entry: int  # index into Gazetteer.entries
+    korean: bool
+    case_sensitive: bool
+
+
+class Gazetteer:
+    """The loaded gazetteer; build once, pass around (no module-level state)."""
+
+    def __init__(self, entries: list[GazetteerEntry]) -> None:
+        self.entries: list[GazetteerEntry] = list(entries)
+        self._by_id: dict[str, GazetteerEntry] = {e.id: e for e in self.entries}
+        index: dict[str, list[_Form]] = {}
+        seen: set[tuple[str, int, bool]] = set()
+        for i, entry in enumerate(self.entries):
+            for form in entry.forms():
+                form = " ".join(form.split())
+                if len(form) < 2:
+                    continue
+                korean = _is_hangul(form[0])
+                variants = [form]
+                if korean and " " in form:
+                    variants.append(form.replace(" ", ""))
+                for variant in variants:
+                    cs = not korean and _case_sensitive(variant)
+                    key = _normalise(variant)
+                    if (key, i, cs) in seen:
+                        continue
+                    seen.add((key, i, cs))
+                    index.setdefault(key[:2], []).append(
+                        _Form(key, variant.translate(_APOSTROPHES), i, korean, cs)
+                    )
+        for candidates in index.values():
+            candidates.sort(key=lambda f: -len(f.key))
+        self._index = index
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> Gazetteer:
+        """Load from `path`, or from the packaged `retrieval/data/gazetteer.json`."""
+        if path is None:
+            raw = resources.files("retrieval").joinpath("data/gazetteer.json").read_text("utf-8")
+        else:
+            raw = Path(path).read_text(encoding="utf-8")
+        return cls([GazetteerEntry.model_validate(item) for item in json.loads(raw)])
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def get(self, entry_id: str) -> GazetteerEntry | None:
+        return self._by_id.get(entry_id)
+
+    def forms(self, entry_id: str) -> list[str]:
+        """All forms of one entry (KeyError for an unknown id)."""
+        return self._by_id[entry_id].forms()
+
+    def _match_at(self, text: str, norm: str, pos: int) -> _Form | None:
+        candidates = self._index.get(norm[pos : pos + 2])
+        if not candidates:
+            return None
+        hangul_start = _is_hangul(norm[pos])
+        prev = norm[pos - 1] if pos > 0 else " "
+        for form in candidates:
+            if not norm.startswith(form.key, pos):
+                continue
+            end = pos + len(form.key)
+            if form.korean:
+                if hangul_start and _is_hangul(prev):
+                    continue
+            else:
+                if _is_word_char(prev) and _is_word_char(norm[pos]):
+                    continue
+                if end < len(norm) and _is_word_char(norm[end]) and _is_word_char(norm[end - 1]):
+                    continue
+                if form.case_sensitive and text[pos:end].translate(_APOSTROPHES) != form.original:
+                    continue
+            return form
+        return None
+
+    def find_spans(self, text: str) -> list[tuple[int, int, GazetteerEntry]]:
+        """Non-overlapping (start, end, entry) matches, leftmost-longest, in text order."""
+        norm = _normalise(text)
+        spans: list[tuple[int, int, GazetteerEntry]] = []
+        pos, n = 0, len(norm)
+        while pos < n - 1:
+            form = self._match_at(text, norm, pos)
+            if form is None:
+                pos += 1
+                continue
+            end = pos + len(form.key)
+            spans.append((pos, end, self.entries[form.entry]))
+            pos = end
+        return spans
+
+    def find(self, text: str) -> list[GazetteerEntry]:
+        """Entries named in `text`, each once, in order of first appearance."""
+        found: dict[str, GazetteerEntry] = {}
+        for _, _, entry in self.find_spans(text):
+            found.setdefault(entry.id, entry)
+        return list(found.values())
+
+    def expand(self, text: str) -> list[str]:
+        """Every form (all languages) of the entries named in `text`, for query expansion.
+
+        De-duplicated; entries in order of appearance, each entry's English forms first.
+        """
+        out: dict[str, None] = {}
+        for entry in self.find(text):
+            for form in entry.forms():
+                out.setdefault(form, None)
+        return list(out)
