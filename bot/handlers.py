@@ -57,6 +57,7 @@ log = logging.getLogger(__name__)
 
 DEPS_KEY = "reportbot"
 PAGES_KEY = "reportbot_pages"
+NOTIFIED_KEY = "reportbot_rate_limited_until"
 # Stored multi-page answers: per chat, the newest few, for a day.
 PAGES_PER_CHAT = 30
 PAGES_TTL = 24 * 3600.0
@@ -283,8 +284,13 @@ async def respond(
     user = update.effective_user
     wait = d.limiter.hit(user.id if user else chat.id)
     if wait:
-        seconds = max(1, math.ceil(wait))
-        await _reply(update, escape(label(_lang(update), "rate_limited", seconds=seconds)))
+        # Say it once per wait, not once per message of a flood.
+        state = context.user_data if context.user_data is not None else {}
+        now = d.clock()
+        if state.get(NOTIFIED_KEY, 0.0) <= now:
+            state[NOTIFIED_KEY] = now + wait
+            seconds = max(1, math.ceil(wait))
+            await _reply(update, escape(label(_lang(update), "rate_limited", seconds=seconds)))
         return
     async with typing(context, chat.id):
         answer = await asyncio.to_thread(question, d.qa)

@@ -424,14 +424,14 @@ def _pair_bounds(a: _Partial, b: _Partial, today: date) -> DateRange:
         a = replace(a, month=b.month)
     if a.year is None and b.year is None:
         b = _latest_year(b, today)
-    if a.year is None:
+    if a.year is None and b.year is not None:
         a = replace(a, year=b.year)
         if _bounds(a, today)[0] > _bounds(b, today)[1]:
-            a = replace(a, year=a.year - 1)  # type: ignore[operator]
-    if b.year is None:
+            a = replace(a, year=b.year - 1)
+    if b.year is None and a.year is not None:
         b = replace(b, year=a.year)
         if _bounds(b, today)[1] < _bounds(a, today)[0]:
-            b = replace(b, year=b.year + 1)  # type: ignore[operator]
+            b = replace(b, year=a.year + 1)
     a_start, a_end, _ = _bounds(a, today)
     b_start, b_end, _ = _bounds(b, today)
     start, end = min(a_start, b_start), max(a_end, b_end)

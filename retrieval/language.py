@@ -108,6 +108,7 @@ class LanguageDetector:
     """Detects the language of a user's question.
 
     Build one and reuse it: building loads lingua's models (about 1.3 s); a call then takes
+    well under a millisecond.
     """
 
     def __init__(self, languages: Sequence[str] = DEFAULT_LANGUAGES) -> None:

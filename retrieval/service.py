@@ -35,6 +35,8 @@ GENERIC_QUESTION = (
 DUPLICATE_SIMILARITY = 0.95
 # Below this a dense-only match is noise: e5 scores unrelated text around 0.7-0.8.
 MIN_DENSE_ONLY = 0.82
+PASSAGE_EVIDENCE = 0.8
+EXTRA_EVIDENCE = 0.15
 HANGUL = re.compile(r"[\uac00-\ud7a3]{2,}")
 
 
@@ -204,6 +206,8 @@ class ReportQA:
             chunk = chunks[hit.chunk_id]
             view = self.catalog.takeaway_of(chunk) or closest.get(chunk.id)
             key = (chunk.report_id, f"t{view.position}" if view else f"p{chunk.position}")
+            # A passage is weaker evidence for a takeaway than the takeaway's own words.
+            score = hit.score * (PASSAGE_EVIDENCE if chunk.kind == "passage" and view else 1.0)
             unit = units.get(key)
             if unit is None:
                 units[key] = Candidate(
@@ -211,12 +215,13 @@ class ReportQA:
                     report_date=chunk.report_date,
                     takeaway=view,
                     passage=None if view else chunk,
-                    score=hit.score,
+                    score=score,
                     evidence=chunk,
                 )
             else:
-                # More than one piece of evidence for the same takeaway counts, but less.
-                unit.score += hit.score * 0.5
+                # More evidence for the same takeaway counts a little: a broad takeaway that
+                # many passages loosely support must not outrank one that matches exactly.
+                unit.score += score * EXTRA_EVIDENCE
         return sorted(units.values(), key=lambda u: u.score, reverse=True)
 
     def _closest_takeaways(self, passages: list[Chunk]) -> dict[str, TakeawayView]:

