@@ -141,7 +141,8 @@ def register(application: Application) -> None:
     )
     application.add_handler(MessageHandler(PRIVATE_TEXT & NEW_MESSAGES, ask_message))
     application.add_handler(MessageHandler(GROUP_TEXT & NEW_MESSAGES, ask_message))
-    application.add_handler(CallbackQueryHandler(page_callback, pattern=r"^pg:"))
+    # Every callback query is answered: unknown or stale data says the answer expired.
+    application.add_handler(CallbackQueryHandler(page_callback))
     application.add_error_handler(on_error)
 
 

@@ -129,10 +129,7 @@ def result_html(result: Result, lang: str, index: int) -> str:
         dates = ", ".join(d.isoformat() for d in result.also_reported[:5])
         also = label(lang, "also_reported", count=len(result.also_reported), dates=dates)
         lines.append(f"<i>{escape(also)}</i>")
-    lines.append(
-        f"— {escape(kind)}, {escape(label(lang, 'report_of', date=day))} · "
-        f"{escape(label(lang, 'source'))}: {source_html(result, lang)}"
-    )
+    lines.append(f"— {escape(kind)} · {escape(label(lang, 'source'))}: {source_html(result, lang)}")
     return "\n".join(lines)
 
 

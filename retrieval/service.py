@@ -18,7 +18,7 @@ from retrieval.lexical import LexicalIndex
 from retrieval.models import Answer, Result, StoreStats
 from retrieval.search import Hit, HybridSearcher
 from retrieval.tokenize import Tokenizer
-from retrieval.transliterate import match_hangul_name, proper_nouns
+from retrieval.transliterate import NameIndex, proper_nouns
 from store.embedding import Embedder
 from store.records import Chunk, date_to_int
 from store.vector_store import ReportStore
@@ -37,6 +37,9 @@ DUPLICATE_SIMILARITY = 0.95
 MIN_DENSE_ONLY = 0.82
 PASSAGE_EVIDENCE = 0.8
 EXTRA_EVIDENCE = 0.15
+PHONETIC_MIN = 0.75
+# Particles glued to a name: "바흐무트에서" -> "바흐무트".
+PARTICLE = re.compile(r"(에서|으로|에게|까지|부터|근처|주변|일대|방향|은|는|이|가|을|를|의|에|로|와|과|도)$")
 HANGUL = re.compile(r"[\uac00-\ud7a3]{2,}")
 
 
@@ -86,7 +89,7 @@ class ReportQA:
         with self._lock:
             self.catalog = catalog
             self.lexical = lexical
-            self.vocabulary = sorted(vocabulary)
+            self.names = NameIndex(sorted(vocabulary))
             self.searcher = HybridSearcher(self.store, self.embedder, lexical)
 
     # ---- public questions -------------------------------------------------------------------
@@ -166,9 +169,12 @@ class ReportQA:
         forms = list(self.gazetteer.expand(text))
         known = " ".join(forms)
         for word in HANGUL.findall(text):
-            if word in known or self._is_generic(word):
+            word = PARTICLE.sub("", word)
+            # Transliterated names are long; most short words are ordinary Korean, and some
+            # ordinary words sound like names (미사일 ~ Mikhail), hence the strict score.
+            if len(word) < 3 or word in known or self._is_generic(word):
                 continue
-            for name, _score in match_hangul_name(word, self.vocabulary, limit=2):
+            for name, _score in self.names.match(word, limit=2, min_score=PHONETIC_MIN):
                 if name not in forms:
                     forms.append(name)
         return forms

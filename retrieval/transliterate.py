@@ -12,11 +12,15 @@ corpus proper nouns (see `proper_nouns`) a Hangul word sounds like:
    coarse consonant-class `_key` (b/v/p/f, k/g/h/kh, d/t, s/z/sh/zh/j, r/l merged).
 3. Stage one scores the few distinct query keys against every vocabulary key with
    `rapidfuzz.process.cdist` (vectorised C++), keeps the best `_SHORTLIST`; stage two rescores
-   that shortlist with every simplified variant. Score = mean of the best fine ratio and the
-   best key ratio, in [0, 1].
+   that shortlist with every simplified variant (Levenshtein normalised similarity). With m the
+   mean of the best fine and the best key similarity, score = clip(2m - 1, 0, 1): unrelated
+   short names already resemble each other at m ~ 0.6-0.8, real transliterations sit >= ~0.9,
+   so ordinary Korean words ("사랑해요", "가나다라마") stay under the default 0.6 threshold.
+   Ties (Bakhmut/Bahmut) go to the name matched by the more plausible romanisation.
 
-Vocabularies are indexed once and cached (keyed on their contents), so a repeated call against
-the same ~20,000-name vocabulary costs a few milliseconds.
+Vocabularies are indexed once and cached (keyed on their contents; ~90 ms for 9,000 names).
+Measured per call: ~1.5 ms for 4,400 names, ~3.5 ms for 9,300, ~7 ms for 20,000.
+Needs rapidfuzz.
 """
 
 from __future__ import annotations
@@ -27,7 +31,8 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 import numpy as np
-from rapidfuzz import fuzz, process
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
 
 __all__ = ["romanize", "proper_nouns", "match_hangul_name", "NameIndex"]
 
@@ -35,6 +40,7 @@ _BASE = 0xAC00
 _LAST = 0xD7A3
 _MAX_VARIANTS = 64
 _SHORTLIST = 150
+_SIM = Levenshtein.normalized_similarity
 
 # Initials (19): ㄱ ㄲ ㄴ ㄷ ㄸ ㄹ ㅁ ㅂ ㅃ ㅅ ㅆ ㅇ ㅈ ㅉ ㅊ ㅋ ㅌ ㅍ ㅎ  (options cheapest first)
 _INITIALS: tuple[tuple[str, ...], ...] = (
@@ -146,6 +152,8 @@ def _slots(word: list[_Syllable]) -> list[tuple[str, ...]]:
         # Initial consonant.
         if ini == _IEUNG:
             onset: tuple[str, ...] = ("",)
+        elif ini == _RIEUL and i > 0 and word[i - 1][2] == 8:
+            onset = ("", "l")  # ㄹㄹ: 멜리토폴 melitopol (the final ㄹ already gave the l)
         elif last and med == _EU and fin == 0 and ini == _PIEUP:
             onset = ("v", "p", "f")  # 라브로프 Lavrov, 페스코프 Peskov: Russian -ov
         elif ini == _BIEUP and med == _EU:
@@ -175,16 +183,13 @@ def _slots(word: list[_Syllable]) -> list[tuple[str, ...]]:
         slots.append(vowel)
         if fin:
             nxt_ini = word[i + 1][0] if not last else -1
-            if fin == 8 and nxt_ini == 5:
-                slots.append(("l",))  # ㄹㄹ -> l(l)
-            else:
-                slots.append(_FINALS[fin])
+            slots.append(("l",) if fin == 8 and nxt_ini == _RIEUL else _FINALS[fin])
     return slots
 
 
 def romanize(hangul: str) -> list[str]:
     """A few plausible lower-case Latin spellings of a Hangul name, most plausible first
-    ("바흐무트" -> ["bakhmut"?, "bahmut", ...]); [] when the text has no Hangul syllables.
+    ("바흐무트" -> ["bakhmut", "bakhmuty", ...]); [] when the text has no Hangul syllables.
 
     Words separated by spaces or punctuation are romanized separately and joined by a space."""
     words = _syllable_words(hangul)
@@ -272,13 +277,23 @@ _LOWER = r"a-z\u00DF-\u00FF\u0100-\u024F\u0430-\u045F'’ʼ"
 # A Titlecase word or an acronym, optionally with hyphenated parts ("Il-76", "Rostov-on-Don");
 # camelCase and URL fragments ("ScUsgfjUwIA", "youtube.com/watch?v=Ab") are not names.
 _SEGMENT = rf"(?:[{_UPPER}][{_LOWER}]*|[{_UPPER}0-9]+|[{_LOWER}]+)"
-_WORD = (
-    rf"(?<![\w/=.#&%@?-])(?:[{_UPPER}][{_LOWER}]+|[{_UPPER}]{{2,}})(?:-{_SEGMENT})*(?![\w/=@])"
-)
+_WORD = rf"(?<![\w/=.#&%@?-])(?:[{_UPPER}][{_LOWER}]+|[{_UPPER}]{{2,}})(?:-{_SEGMENT})*(?![\w/=@])"
 _RUN = re.compile(rf"{_WORD}(?:[ \t]+{_WORD})*")
 _WORD_RE = re.compile(_WORD)
 _LOWER_WORD = re.compile(rf"(?<![{_LETTER}'’-])[a-z][{_LETTER}'’-]*")
-_SENTENCE_START = re.compile(r"(?:^|[.!?:;•]|\n)[\s\"“‘'(\[]*$")
+_OPENERS = frozenset(" \t\r\u00a0\"“‘'([«")
+_ENDERS = frozenset(".!?:;•\n")
+
+
+def _at_sentence_start(text: str, pos: int) -> bool:
+    """True when only spaces, quotes or brackets separate `pos` from a sentence end (or the
+    start of the text)."""
+    i = pos - 1
+    while i >= 0 and text[i] in _OPENERS:
+        i -= 1
+    return i < 0 or text[i] in _ENDERS
+
+
 _POSSESSIVE = re.compile(r"['’ʼ]s?$")
 _MAX_RUN = 4
 
@@ -294,7 +309,7 @@ def proper_nouns(text: str) -> set[str]:
     mid_sentence: set[str] = set()
     for m in _RUN.finditer(text):
         words = [_POSSESSIVE.sub("", w) for w in m.group(0).split()]
-        at_start = bool(_SENTENCE_START.search(text, 0, m.start())) or m.start() == 0
+        at_start = _at_sentence_start(text, m.start())
         runs.append((words, at_start))
         mid_sentence.update(words[1:] if at_start else words)
 
@@ -321,6 +336,10 @@ def proper_nouns(text: str) -> set[str]:
             pieces.append(piece)
         for piece in pieces:
             names.update(piece)
+            for w in piece:  # "Slovyansk-Kramatorsk" also names Slovyansk and Kramatorsk
+                parts = w.split("-")
+                if len(parts) > 1 and all(p[:1].isupper() for p in parts):
+                    names.update(p for p in parts if len(p) > 2 and p not in _STOP)
             names.update(" ".join(piece[i : i + 2]) for i in range(len(piece) - 1))
             if 2 < len(piece) <= _MAX_RUN:
                 names.add(" ".join(piece))
@@ -348,9 +367,7 @@ class NameIndex:
     def __len__(self) -> int:
         return len(self.names)
 
-    def match(
-        self, hangul: str, limit: int = 3, min_score: float = 0.6
-    ) -> list[tuple[str, float]]:
+    def match(self, hangul: str, limit: int = 3, min_score: float = 0.6) -> list[tuple[str, float]]:
         """Best names for a Hangul word, (name, score in [0, 1]) best first."""
         if not self.names or limit <= 0:
             return []
@@ -359,14 +376,21 @@ class NameIndex:
         if not variants:
             return []
         keys = list(dict.fromkeys(_key(v) for v in variants))
-        coarse = process.cdist(keys, self.keys, scorer=fuzz.ratio, dtype=np.uint8).max(axis=0)
+        coarse = process.cdist(keys, self.keys, scorer=_SIM, dtype=np.float32).max(axis=0)
         k = min(_SHORTLIST, len(self.names))
-        shortlist = np.argpartition(-coarse.astype(np.int16), k - 1)[:k]
-        fine = process.cdist(
-            variants, [self.simple[i] for i in shortlist], scorer=fuzz.ratio, dtype=np.float32
-        ).max(axis=0)
-        scores = (fine + coarse[shortlist].astype(np.float32)) / 200.0
-        order = sorted(range(k), key=lambda j: (-scores[j], int(shortlist[j])))
+        shortlist = np.argpartition(-coarse, k - 1)[:k]
+        fine_all = process.cdist(
+            variants, [self.simple[i] for i in shortlist], scorer=_SIM, dtype=np.float32
+        )
+        fine = fine_all.max(axis=0)
+        # Ties (Bakhmut/Bahmut, Sumy/Shumy) go to the name the more plausible variant matches.
+        variant_rank = fine_all.argmax(axis=0)
+        # Mean similarity m in [0, 1], stretched to 2m - 1: chance-level resemblance of two
+        # unrelated short names is ~0.6-0.8 in m, a real transliteration >= ~0.9.
+        scores = np.clip(fine + coarse[shortlist] - 1.0, 0.0, 1.0)
+        order = sorted(
+            range(k), key=lambda j: (-scores[j], int(variant_rank[j]), int(shortlist[j]))
+        )
         out: list[tuple[str, float]] = []
         for j in order[:limit]:
             score = round(float(scores[j]), 4)

@@ -338,6 +338,9 @@ async def test_pagination_with_more_and_back_buttons(app, api, switch, clock):
     expired = await api.wait_for("answerCallbackQuery", lambda p: p["callback_query_id"] == query)
     assert expired.params["text"] == label("en", "expired")
     await api.wait_for("editMessageReplyMarkup", lambda p: p["message_id"] == message_id)
+    query = await press(api, chat, message_id, "something else", chat)
+    stray = await api.wait_for("answerCallbackQuery", lambda p: p["callback_query_id"] == query)
+    assert stray.params["text"] == label("en", "expired")
 
     # So does a stored one after a day.
     _, other = await say(api, "What happened near Avdiivka?", chat=chat)
@@ -448,8 +451,11 @@ async def test_429_is_retried_and_the_answer_delivered_once(app, api):
     assert attempts[1].at - attempts[0].at >= 1.0  # it waited retry_after
 
 
-async def test_server_error_gives_the_short_error_reply(app, api):
-    api.fail_next("sendMessage", status=502)
+@pytest.mark.parametrize(
+    ("status", "description"), [(502, None), (400, "Bad Request: can't parse entities")]
+)
+async def test_send_failure_gives_the_short_error_reply(app, api, status, description):
+    api.fail_next("sendMessage", status=status, description=description)
     chat, reply = await say(api, "/date 2024-01-26")
     assert reply.params["text"] == escape(label("en", "error"))
 
