@@ -53,8 +53,12 @@ class HybridSearcher:
                     hit.score += 1.0 / (RRF_K + rank + 1)
         if lexical:
             ranked = self.lexical.search([text, *expansions], limit, allowed)
+            top = ranked[0][1] if ranked else 1.0
             for rank, (cid, score) in enumerate(ranked):
                 hit = hits.setdefault(cid, Hit(cid, 0.0))
                 hit.lexical = score
-                hit.score += 1.0 / (RRF_K + rank + 1)
+                # Plain RRF would rank a passage sharing one common word ("regiment") next to
+                # the one containing the whole name ("234th Airborne Regiment"); BM25's own
+                # margin says how much better the top hits are, so it scales their share.
+                hit.score += (score / top) / (RRF_K + rank + 1)
         return sorted(hits.values(), key=lambda h: h.score, reverse=True)

@@ -36,6 +36,7 @@ DUPLICATE_SIMILARITY = 0.95
 # Below this a dense-only match is noise: e5 scores unrelated text around 0.7-0.8.
 MIN_DENSE_ONLY = 0.82
 PASSAGE_EVIDENCE = 0.8
+RELATIVE_FLOOR = 0.3
 EXTRA_EVIDENCE = 0.15
 PHONETIC_MIN = 0.75
 # Particles glued to a name: "바흐무트에서" -> "바흐무트".
@@ -54,6 +55,7 @@ class Candidate:
     score: float
     evidence: Chunk
     also: list[date] = field(default_factory=list)
+    extra: bool = False
 
 
 class ReportQA:
@@ -107,6 +109,10 @@ class ReportQA:
         hits = self.searcher.search(text or question, expansions, 60, where, allowed)
         candidates = self._candidates(hits)
         candidates = self._collapse_duplicates(candidates)
+        if candidates:
+            # Far weaker than the best match is noise, not a second answer.
+            floor = candidates[0].score * RELATIVE_FLOOR
+            candidates = [c for c in candidates if c.score >= floor]
         results = [self._result(c, lang) for c in candidates[:limit]]
         note = None
         if not results:
@@ -224,10 +230,12 @@ class ReportQA:
                     score=score,
                     evidence=chunk,
                 )
-            else:
-                # More evidence for the same takeaway counts a little: a broad takeaway that
-                # many passages loosely support must not outrank one that matches exactly.
+            elif not unit.extra:
+                # A second piece of evidence for the same takeaway counts a little; no more, so
+                # a broad takeaway that many passages loosely support does not outrank one that
+                # matches exactly.
                 unit.score += score * EXTRA_EVIDENCE
+                unit.extra = True
         return sorted(units.values(), key=lambda u: u.score, reverse=True)
 
     def _closest_takeaways(self, passages: list[Chunk]) -> dict[str, TakeawayView]:
