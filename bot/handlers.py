@@ -105,7 +105,8 @@ class AddressedToBot(filters.MessageFilter):
 
 
 class CommandForBot(filters.MessageFilter):
-    """A command meant for this bot: any command in a private chat, `/cmd@thisbot` in a group."""
+    """A command meant for this bot: `/cmd` or `/cmd@thisbot`, but not `/cmd@otherbot` (in a
+    group with several bots, Telegram users address one by name)."""
 
     __slots__ = ()
 
@@ -114,7 +115,7 @@ class CommandForBot(filters.MessageFilter):
             return True
         first = (message.text or "").split(maxsplit=1)[0] if message.text else ""
         _, _, target = first.partition("@")
-        return bool(target) and target.lower() == (message.get_bot().username or "").lower()
+        return not target or target.lower() == (message.get_bot().username or "").lower()
 
 
 PRIVATE_TEXT = filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND

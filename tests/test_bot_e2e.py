@@ -432,8 +432,12 @@ async def test_group_answers_only_when_addressed(app, api):
     api.push_group_message(group, f"/topic@{BOT_NAME} 아브디이프카", user_id=user)
     third = await api.wait_for("sendMessage", lambda p: p["chat_id"] == group, count=3)
     assert "아브디이프카" in third.params["text"]
+    # A bare command in a group is for every bot there, this one included.
+    api.push_group_message(group, "/latest 1", user_id=user)
+    fourth = await api.wait_for("sendMessage", lambda p: p["chat_id"] == group, count=4)
+    assert "[2026-02-02]" in fourth.params["text"]
     await asyncio.sleep(0.3)
-    assert len(api.sent_to(group)) == 3
+    assert len(api.sent_to(group)) == 4
 
 
 # ---- failures and limits ----------------------------------------------------------------------
