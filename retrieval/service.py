@@ -40,7 +40,9 @@ RELATIVE_FLOOR = 0.3
 EXTRA_EVIDENCE = 0.15
 PHONETIC_MIN = 0.75
 # Particles glued to a name: "바흐무트에서" -> "바흐무트".
-PARTICLE = re.compile(r"(에서|으로|에게|까지|부터|근처|주변|일대|방향|은|는|이|가|을|를|의|에|로|와|과|도)$")
+PARTICLE = re.compile(
+    r"(에서|으로|에게|까지|부터|근처|주변|일대|방향|은|는|이|가|을|를|의|에|로|와|과|도)$"
+)
 HANGUL = re.compile(r"[\uac00-\ud7a3]{2,}")
 
 

