@@ -109,7 +109,7 @@ def ingest(
     known = store.reports()
 
     # Decide first (cheap), embed after, so one progress bar can show the real work.
-    todo: list[tuple[Report, ReportEntry, Status]] = []
+    todo: dict[str, tuple[Report, ReportEntry, FileOutcome]] = {}
     for report in sorted(reports, key=lambda r: (r.report_date, r.source)):
         entry = ReportEntry.for_report(report)
         current = known.get(report.report_id)
@@ -121,22 +121,27 @@ def ingest(
             report_date=report.report_date.isoformat(),
         )
         summary.outcomes.append(outcome)
-        if current is not None and report.source not in current.sources:
-            current.sources.append(report.source)
-            if status in ("unchanged", "duplicate"):
-                store.save_entry(current)
         if status in ("added", "updated"):
             if current is not None:
                 entry.sources = sorted(set(current.sources) | {report.source})
+            superseded = todo.get(report.report_id)
+            if superseded is not None:
+                # A richer copy of the same report came later in this batch.
+                superseded[2].status = "duplicate"
             known[report.report_id] = entry
-            todo = [t for t in todo if t[0].report_id != report.report_id]
-            todo.append((report, entry, status))
+            todo[report.report_id] = (report, entry, outcome)
+        elif current is not None and report.source not in current.sources:
+            current.sources.append(report.source)
+            # A pending entry is saved with its chunks; saving it now would commit a version
+            # whose chunks are not written yet.
+            if report.report_id not in todo:
+                store.save_entry(current)
 
-    chunks_total = sum(len(report_chunks(r)) for r, _, _ in todo)
+    chunks_total = sum(len(report_chunks(r)) for r, _, _ in todo.values())
     with tqdm(
         total=chunks_total, desc="embedding", unit="passage", disable=not progress or not todo
     ) as bar:
-        for report, entry, _ in todo:
+        for report, entry, _ in todo.values():
             chunks = report_chunks(report)
             vectors = embedder.embed_passages([c.text for c in chunks])
             store.write_report(entry, chunks, vectors)
