@@ -30,8 +30,11 @@ from pathlib import Path
 from pydantic import BaseModel
 
 ENTRY_TYPES: frozenset[str] = frozenset(
-    {"place", "region", "river", "person", "unit", "organisation", "equipment", "event"}
+    {"place", "region", "river", "person", "unit", "organisation", "equipment", "event", "term"}
 )
+# Names, and a glossary of the war's common words ("term" entries: 철수 -> withdrawal), so a
+# Korean question can find an English-only report by its words as well as by its names.
+PACKAGED = ("gazetteer.json", "glossary.json")
 
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "`": "'", "′": "'"})
 
@@ -117,12 +120,14 @@ class Gazetteer:
 
     @classmethod
     def load(cls, path: Path | None = None) -> Gazetteer:
-        """Load from `path`, or from the packaged `retrieval/data/gazetteer.json`."""
-        if path is None:
-            raw = resources.files("retrieval").joinpath("data/gazetteer.json").read_text("utf-8")
+        """Load from `path`, or the packaged names and glossary (`retrieval/data/`)."""
+        if path is not None:
+            raws = [Path(path).read_text(encoding="utf-8")]
         else:
-            raw = Path(path).read_text(encoding="utf-8")
-        return cls([GazetteerEntry.model_validate(item) for item in json.loads(raw)])
+            data = resources.files("retrieval").joinpath("data")
+            raws = [data.joinpath(name).read_text("utf-8") for name in PACKAGED]
+        items = [item for raw in raws for item in json.loads(raw)]
+        return cls([GazetteerEntry.model_validate(item) for item in items])
 
     def __len__(self) -> int:
         return len(self.entries)

@@ -140,14 +140,18 @@ NOT_IN_CORPUS: frozenset[str] = frozenset(
 )
 
 
+NAMES = Path(str(resources.files("retrieval").joinpath("data/gazetteer.json")))
+GLOSSARY = Path(str(resources.files("retrieval").joinpath("data/glossary.json")))
+
+
 @pytest.fixture(scope="module")
 def gaz() -> Gazetteer:
-    return Gazetteer.load()
+    """The names only: these tests are about names; the glossary has its own tests below."""
+    return Gazetteer.load(NAMES)
 
 
-def _raw() -> list[dict]:
-    text = resources.files("retrieval").joinpath("data/gazetteer.json").read_text("utf-8")
-    return json.loads(text)
+def _raw(path: Path = NAMES) -> list[dict]:
+    return json.loads(path.read_text("utf-8"))
 
 
 # --- data -------------------------------------------------------------------------------------
@@ -193,7 +197,7 @@ def test_load_from_path_equals_packaged(tmp_path):
     path = tmp_path / "g.json"
     path.write_text(json.dumps(_raw()[:3]), encoding="utf-8")
     assert len(Gazetteer.load(path)) == 3
-    assert len(Gazetteer.load()) == len(_raw())
+    assert len(Gazetteer.load()) == len(_raw()) + len(_raw(GLOSSARY))
 
 
 # --- find / expand ----------------------------------------------------------------------------
@@ -380,3 +384,37 @@ _NOT_TOWNS = re.compile(
 
 def _looks_like_town(name: str) -> bool:
     return _NOT_TOWNS.match(name) is None
+
+
+# --- glossary ---------------------------------------------------------------------------------
+
+
+def test_glossary_is_valid_and_does_not_shadow_names():
+    names = {f.casefold() for e in _raw() for k in ("en", "ko", "uk", "ru") for f in e.get(k, [])}
+    seen: set[str] = set()
+    for item in _raw(GLOSSARY):
+        entry = GazetteerEntry.model_validate(item)
+        assert entry.type == "term" and entry.en and entry.ko, entry.id
+        for form in entry.forms():
+            key = form.casefold()
+            assert key not in names, f"{form} is already a name"
+            assert key not in seen, f"{form} twice in the glossary"
+            seen.add(key)
+
+
+@pytest.mark.parametrize(
+    ("question", "english"),
+    [
+        ("헤르손에서 러시아군 철수", "withdrawal"),
+        ("부분 동원령 발표", "mobilization"),
+        ("크렘린이 협상에 대해 뭐라고 했어?", "negotiations"),
+        ("원전 주변 포격", "nuclear power plant"),
+    ],
+)
+def test_glossary_expands_korean_words_to_english(question, english):
+    assert english in Gazetteer.load().expand(question)
+
+
+def test_glossary_leaves_compounds_that_only_start_alike(gaz):
+    # "핵심 요점" (key takeaways) must not read as "핵" (nuclear).
+    assert "nuclear" not in Gazetteer.load().expand("2024년 1월 26일 핵심 요점")
