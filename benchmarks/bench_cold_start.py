@@ -277,6 +277,30 @@ def chat_rss(data_dir: Path, questions: list[str], timeout: float) -> dict:
     }
 
 
+def profile(data_dir: Path, question: str, name: str) -> int:
+    import io
+    import pstats
+    import tempfile
+
+    c.RESULTS.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        prof = Path(tmp) / "cold.prof"
+        cmd = [sys.executable, "-m", "cProfile", "-o", str(prof), exe()]
+        cmd += ["--data-dir", str(data_dir), "ask", question, "--json"]
+        t0 = time.perf_counter()
+        subprocess.run(cmd, check=True, capture_output=True)
+        wall = time.perf_counter() - t0
+        out = io.StringIO()
+        stats = pstats.Stats(str(prof), stream=out)
+        stats.sort_stats("cumulative").print_stats(60)
+    path = c.RESULTS / f"{name}_profile.txt"
+    head = f"cProfile of `{' '.join(cmd[4:])}` (wall {wall:.1f} s under cProfile)\n"
+    path.write_text(head + c.machine_line() + "\n" + out.getvalue(), "utf-8")
+    print(c.machine_line())
+    print(f"profile of a cold `reportbot ask` -> {path}")
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -287,6 +311,12 @@ def main() -> int:
     ap.add_argument("--breakdown-runs", type=int, default=3)
     ap.add_argument("--chat-timeout", type=float, default=900)
     ap.add_argument("--allow-busy", action="store_true", help="read a store being ingested into")
+    ap.add_argument(
+        "--profile",
+        action="store_true",
+        help="only profile one cold `reportbot ask` with cProfile (pyinstrument crashes on "
+        "it) -> results/NAME_profile.txt, top functions by cumulative time",
+    )
     ap.add_argument("--out", default="bench_cold_start", help="results/NAME.json")
     args = ap.parse_args()
     c.quiet_logs()
@@ -296,6 +326,8 @@ def main() -> int:
     print(c.machine_line(start_machine), flush=True)
     data_dir = choose_store(args.data_dir, args.allow_busy)
     print(f"store {data_dir}", flush=True)
+    if args.profile:
+        return profile(data_dir, args.question, args.out)
 
     print("cold start, `reportbot ask --json`:", flush=True)
     cold = cold_runs(data_dir, args.question, args.runs)

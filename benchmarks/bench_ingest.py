@@ -79,10 +79,20 @@ def main() -> int:
     ap.add_argument("--cli-repeats", type=int, default=1, help="`reportbot ingest` re-ingests")
     ap.add_argument("--parse-repeats", type=int, default=3, help="parse-only passes (median)")
     ap.add_argument("--no-progress", action="store_true", help="no progress bars")
+    ap.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="N",
+        help="only profile (pyinstrument) an ingest of the first N files into a temp store; "
+        "writes results/NAME_profile.txt",
+    )
     ap.add_argument("--out", default="bench_ingest", help="results/NAME.json")
     args = ap.parse_args()
     c.quiet_logs()
     start_machine = c.machine()
+    if args.profile:
+        return profile(args.profile, args.out)
 
     from bot.settings import Settings
     from bot.wiring import load_embedder, open_store
@@ -219,6 +229,32 @@ def main() -> int:
         shutil.rmtree(data_dir, ignore_errors=True)
     else:
         print(f"store kept in {data_dir}")
+    return 0
+
+
+def profile(n: int, name: str) -> int:
+    from pyinstrument import Profiler
+
+    from bot.settings import Settings
+    from bot.wiring import load_embedder, open_store
+    from store.ingest import discover, ingest
+
+    files = discover([c.SEED, c.CORPUS])[:n]
+    data_dir = Path(tempfile.mkdtemp(prefix="bench_ingest_prof_"))
+    settings = Settings(data_dir=data_dir)
+    embedder = load_embedder(settings)
+    store = open_store(settings)
+    prof = Profiler(interval=0.005)
+    prof.start()
+    summary = ingest(files, store, embedder, progress=False)
+    prof.stop()
+    shutil.rmtree(data_dir, ignore_errors=True)
+    path = c.RESULTS / f"{name}_profile.txt"
+    c.RESULTS.mkdir(parents=True, exist_ok=True)
+    path.write_text(prof.output_text(unicode=True, color=False), "utf-8")
+    print(summary.line())
+    print(c.machine_line())
+    print(f"profile of ingesting {len(files)} files -> {path}")
     return 0
 
 

@@ -24,6 +24,8 @@ examples:
   reportbot ask --json --batch questions.txt    one answer (JSON line) per input line
   reportbot stats --json
   reportbot eval benchmarks/eval/questions.jsonl
+  reportbot export backup.tar.gz                a consistent copy of the store in one file
+  reportbot --data-dir .data-new import backup.tar.gz
 
 settings come from the environment or .env (REPORTBOT_DATA_DIR, REPORTBOT_EMBEDDING_MODEL,
 REPORTBOT_CHROMA_URL, TELEGRAM_BOT_TOKEN, ...); see README.md.
@@ -80,6 +82,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     sub.add_parser("chat", help="the bot's conversation in this terminal (no token needed)")
     sub.add_parser("reindex", help="drop the store and ingest its reports' files again")
+    p = sub.add_parser("export", help="write a consistent copy of the store to a .tar.gz file")
+    p.add_argument("file", type=Path, metavar="FILE.tar.gz")
+    p = sub.add_parser(
+        "import", help="restore a `reportbot export` file into the (empty) data folder"
+    )
+    p.add_argument("file", type=Path, metavar="FILE.tar.gz")
+    p.add_argument("--force", action="store_true", help="replace a data folder that is not empty")
     p = sub.add_parser(
         "eval",
         help="recall@1/@5 and MRR on a question set (JSON lines), beside a dense-only baseline",

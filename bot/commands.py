@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,6 +25,9 @@ from store.vector_store import (
     remembered_sources,
 )
 
+# The file list of a reindex in progress (see `reindex`), in the data folder.
+REINDEX_SOURCES = "reindex-sources.json"
+
 
 class UserError(Exception):
     """A problem the user can fix; printed as one line, exit status 2."""
@@ -32,6 +36,8 @@ class UserError(Exception):
 def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "reindex":
         return reindex(settings)
+    if args.command in ("export", "import"):
+        return backup(args, settings)
     try:
         store = open_store(settings)
     except StoreMismatchError as err:
@@ -135,9 +141,21 @@ def stats(args: argparse.Namespace, settings: Settings, store: ReportStore) -> i
 
 def reindex(settings: Settings) -> int:
     """Rebuild the store from the files it was built from: the way out after a schema or
-    embedding-model change, which makes the old vectors unusable."""
+    embedding-model change, which makes the old vectors unusable.
+
+    The file list lives in the manifest, which is dropped with the store; it is saved to
+    `reindex-sources.json` in the data folder first, so a reindex that is interrupted (killed,
+    Ctrl-C, a model that fails to load) can simply be run again."""
     client = open_client(settings.data_dir, settings.chroma_url)
-    paths = sorted({Path(p) for p in remembered_sources(client, settings.collection)})
+    pending = settings.data_dir / REINDEX_SOURCES
+    sources = set(remembered_sources(client, settings.collection))
+    if pending.exists():
+        sources |= set(json.loads(pending.read_text(encoding="utf-8")))
+    paths = sorted({Path(p) for p in sources})
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    partial = pending.with_suffix(".partial")
+    partial.write_text(json.dumps([str(p) for p in paths], ensure_ascii=False), encoding="utf-8")
+    os.replace(partial, pending)
     missing = [p for p in paths if not p.exists()]
     for p in missing:
         print(f"warning: {p} no longer exists; its report is dropped", file=sys.stderr)
@@ -147,9 +165,37 @@ def reindex(settings: Settings) -> int:
     store = ReportStore(client, settings.collection, settings.embedding_model)
     present = [p for p in paths if p.exists()]
     if not present:
+        pending.unlink()
         print("the store is now empty; add reports with `reportbot ingest PATH`")
         return 0
-    return report_summary(ingest(present, store, load_embedder(settings)))
+    status = report_summary(ingest(present, store, load_embedder(settings)))
+    pending.unlink()
+    return status
+
+
+def backup(args: argparse.Namespace, settings: Settings) -> int:
+    """`export FILE`: a consistent copy of the store; `import FILE`: restore one."""
+    from store.backup import BackupError, export_store, import_store
+
+    try:
+        if args.command == "export":
+            info = export_store(
+                settings.data_dir, args.file, settings.collection, settings.chroma_url
+            )
+            size = args.file.stat().st_size
+            print(
+                f"exported {info.reports} reports ({info.chunks} chunks, model "
+                f"{info.embedding_model}) to {args.file} ({size / 1e6:.1f} MB)"
+            )
+        else:
+            info = import_store(args.file, settings.data_dir, args.force, settings.chroma_url)
+            print(
+                f"restored {info.reports} reports ({info.chunks} chunks, model "
+                f"{info.embedding_model}, exported {info.created}) into {settings.data_dir}"
+            )
+    except BackupError as err:
+        raise UserError(str(err)) from err
+    return 0
 
 
 def run_eval(args: argparse.Namespace, qa: ReportQA, store: ReportStore, embedder: Embedder) -> int:

@@ -3,24 +3,39 @@
 The conversation follows bot/chat.py: /start and /help, /latest [N], /topic TERM, /date EXPR,
 /stats, and free text as a question. In groups the bot answers commands and messages that mention
 it or reply to it, and ignores other chatter.
+
+Odd input: edited messages, channel posts and update types the bot does not know are ignored;
+stickers, photos and other non-text messages get a short "text only" reply in a private chat and
+are ignored in groups. Admins (settings.admin_ids) may send a report file in a private chat: it is
+checked (size, name, content), saved under data_dir/uploads and ingested.
+
+Sending an answer: a 5xx from Telegram or a connection error means Telegram did not take it, so
+it is sent again (settings.send_retries, with backoff). A read timeout is different: Telegram got
+the request and may have delivered it, so it is *not* sent again (a duplicate is worse than the
+rare lost answer) — at most once. 429 is retried by PTB's AIORateLimiter.
 """
 
 from __future__ import annotations
 
 import asyncio
+import codecs
 import logging
 import math
+import re
 import secrets
 import time
+import unicodedata
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
+import httpx
 from telegram import LinkPreviewOptions, Message, MessageEntity, Update
 from telegram.constants import ChatAction, ChatType, ParseMode
-from telegram.error import BadRequest, NetworkError, TelegramError
+from telegram.error import BadRequest, NetworkError, TelegramError, TimedOut
 from telegram.ext import (
     Application,
     ApplicationHandlerStop,
@@ -49,6 +64,7 @@ from bot.telegram_format import (
     user_lang,
 )
 from retrieval.models import Answer
+from store.ingest import IngestSummary, ingest
 
 if TYPE_CHECKING:
     from retrieval.service import ReportQA
@@ -63,6 +79,21 @@ PAGES_PER_CHAT = 30
 PAGES_TTL = 24 * 3600.0
 TYPING_EVERY = 4.5
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+UPLOAD_SUFFIXES = frozenset({".html", ".htm", ".md", ".txt"})
+UPLOADS_DIR = "uploads"
+# Files that are binary whatever their name says (PDF, ZIP/DOCX, PNG, GIF, JPEG, ELF, EXE, gzip).
+_BINARY_MAGIC = (
+    b"%PDF",
+    b"PK\x03\x04",
+    b"\x89PNG",
+    b"GIF8",
+    b"\xff\xd8\xff",
+    b"\x7fELF",
+    b"MZ",
+    b"\x1f\x8b",
+)
+_BAD_CONTROL = frozenset(chr(c) for c in range(32)) - {"\t", "\n", "\x0c", "\r"}
+T = TypeVar("T")
 
 
 @dataclass
@@ -73,6 +104,10 @@ class BotDeps:
     settings: Settings
     limiter: SlidingWindowLimiter
     clock: Callable[[], float] = time.monotonic
+    # All users together (questions only); None = no global limit.
+    global_limiter: SlidingWindowLimiter | None = None
+    # One upload is ingested at a time.
+    upload_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 @dataclass
@@ -127,6 +162,11 @@ GROUP_TEXT = (
     & AddressedToBot()
 )
 NEW_MESSAGES = filters.UpdateType.MESSAGE
+PRIVATE_DOCUMENT = filters.ChatType.PRIVATE & filters.Document.ALL
+# Stickers, photos, voice, locations, ...: not text, not a document, not a service message.
+PRIVATE_OTHER = (
+    filters.ChatType.PRIVATE & ~filters.TEXT & ~filters.Document.ALL & ~filters.StatusUpdate.ALL
+)
 
 
 def register(application: Application) -> None:
@@ -142,6 +182,9 @@ def register(application: Application) -> None:
     )
     application.add_handler(MessageHandler(PRIVATE_TEXT & NEW_MESSAGES, ask_message))
     application.add_handler(MessageHandler(GROUP_TEXT & NEW_MESSAGES, ask_message))
+    application.add_handler(MessageHandler(PRIVATE_DOCUMENT & NEW_MESSAGES, upload_document))
+    application.add_handler(MessageHandler(PRIVATE_OTHER & NEW_MESSAGES, not_text))
+    # Everything else (edited messages, channel posts, unknown update types) is ignored.
     # Every callback query is answered: unknown or stale data says the answer expired.
     application.add_handler(CallbackQueryHandler(page_callback))
     application.add_error_handler(on_error)
@@ -160,14 +203,14 @@ async def allowlist_gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if update.callback_query is not None:
         await update.callback_query.answer(label(lang, "not_allowed"))
     elif chat is not None and chat.type == ChatType.PRIVATE and update.message is not None:
-        await _reply(update, escape(label(lang, "not_allowed")))
+        await _reply(update, context, escape(label(lang, "not_allowed")))
     raise ApplicationHandlerStop
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     user = update.effective_user
     lang = help_lang(" ".join(context.args or []), user.language_code if user else None)
-    await _reply(update, escape(label(lang, "help")))
+    await _reply(update, context, escape(label(lang, "help")))
 
 
 async def latest_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -180,7 +223,17 @@ async def latest_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 async def topic_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     term = " ".join(context.args or [])
     if not term:
-        await _reply(update, escape(label(_lang(update), "usage_topic")))
+        await _reply(update, context, escape(label(_lang(update), "usage_topic")))
+        return
+    settings = deps(context).settings
+    if len(term) > settings.max_argument_chars or len(term.split()) > settings.max_topic_words:
+        text = label(
+            _lang(update),
+            "topic_too_long",
+            words=settings.max_topic_words,
+            chars=settings.max_argument_chars,
+        )
+        await _reply(update, context, escape(text))
         return
     lang = lang_hint(term, _language_code(update))
     await respond(update, context, lambda qa: qa.topic(term, lang=lang))
@@ -188,16 +241,22 @@ async def topic_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 
 async def date_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     expression = " ".join(context.args or [])
-    if not expression:
-        await _reply(update, escape(label(_lang(update), "usage_date")))
+    if not expression or len(expression) > deps(context).settings.max_argument_chars:
+        await _reply(update, context, escape(label(_lang(update), "usage_date")))
         return
     lang = lang_hint(expression, _language_code(update))
     await respond(update, context, lambda qa: qa.on_date(expression, lang=lang))
 
 
 async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Admins only, once settings.admin_ids names any (with none configured it stays public:
+    counts and dates of public reports)."""
+    settings = deps(context).settings
+    if settings.admin_ids and not is_admin(update, settings):
+        await _reply(update, context, escape(label(_lang(update), "admin_only")))
+        return
     stats = await asyncio.to_thread(deps(context).qa.stats)
-    await _reply(update, stats_text(stats, _lang(update)))
+    await _reply(update, context, stats_text(stats, _lang(update)))
 
 
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -207,7 +266,7 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     user = update.effective_user
     lang = help_lang("", user.language_code if user else None)
     unknown = label(lang, "unknown_command", command=command_name(message.text))
-    await _reply(update, escape(unknown + "\n\n" + label(lang, "help")))
+    await _reply(update, context, escape(unknown + "\n\n" + label(lang, "help")))
 
 
 async def ask_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -215,10 +274,17 @@ async def ask_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if message is None or not message.text:
         return
     question = strip_mention(message.text, context.bot.username)
-    if not question:
+    if not any(ch.isalnum() for ch in question):
+        # Nothing to search for (empty, emoji, punctuation): say how to ask.
         await help_command(update, context)
         return
     await respond(update, context, lambda qa: qa.ask(question))
+
+
+async def not_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A sticker, photo, voice message, ... in a private chat: ask for text (rate-limited)."""
+    if await admitted(update, context, questions=False):
+        await _reply(update, context, escape(label(_lang(update), "text_only")))
 
 
 async def page_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -282,26 +348,40 @@ async def respond(
     chat = update.effective_chat
     if message is None or chat is None:
         return
-    d = deps(context)
-    user = update.effective_user
-    wait = d.limiter.hit(user.id if user else chat.id)
-    if wait:
-        # Say it once per wait, not once per message of a flood.
-        state = context.user_data if context.user_data is not None else {}
-        now = d.clock()
-        if state.get(NOTIFIED_KEY, 0.0) <= now:
-            state[NOTIFIED_KEY] = now + wait
-            seconds = max(1, math.ceil(wait))
-            await _reply(update, escape(label(_lang(update), "rate_limited", seconds=seconds)))
+    if not await admitted(update, context):
         return
+    d = deps(context)
     async with typing(context, chat.id):
         answer = await asyncio.to_thread(question, d.qa)
     pages = render_answer(answer)
     if len(pages) == 1:
-        await _reply(update, pages[0])
+        await _reply(update, context, pages[0])
         return
     key = _store_pages(context, pages, answer.lang)
-    await _reply(update, pages[0], page_keyboard(key, 0, len(pages), answer.lang))
+    await _reply(update, context, pages[0], page_keyboard(key, 0, len(pages), answer.lang))
+
+
+async def admitted(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, *, questions: bool = True
+) -> bool:
+    """The rate limits: the user's own, then (for questions) everybody's together. The user's
+    limit comes first, so a flooder spends only their own share of the global one. A refusal is
+    said once per wait, not once per message of a flood."""
+    d = deps(context)
+    user, chat = update.effective_user, update.effective_chat
+    key = user.id if user else (chat.id if chat else 0)
+    wait, reason = d.limiter.hit(key), "rate_limited"
+    if not wait and questions and d.global_limiter is not None:
+        wait, reason = d.global_limiter.hit("*"), "busy"
+    if not wait:
+        return True
+    state = context.user_data if context.user_data is not None else {}
+    now = d.clock()
+    if state.get(NOTIFIED_KEY, 0.0) <= now:
+        state[NOTIFIED_KEY] = now + wait
+        seconds = max(1, math.ceil(wait))
+        await _reply(update, context, escape(label(_lang(update), reason, seconds=seconds)))
+    return False
 
 
 @asynccontextmanager
@@ -329,16 +409,207 @@ async def typing(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> AsyncItera
             await task
 
 
-async def _reply(update: Update, html_text: str, reply_markup: Any = None) -> None:
+# ---- uploads (admins) -----------------------------------------------------------------------
+
+
+def is_admin(update: Update, settings: Settings) -> bool:
+    user = update.effective_user
+    return user is not None and user.id in settings.admin_ids
+
+
+async def upload_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """An admin sends a report file in a private chat: check its size (before downloading), name
+    and content, save it under data_dir/uploads, ingest it and reload the answers."""
+    message = update.effective_message
+    if message is None or message.document is None:
+        return
+    d = deps(context)
+    settings = d.settings
+    lang = _lang(update)
+    if not is_admin(update, settings):  # no admins configured: nobody may upload
+        if await admitted(update, context, questions=False):
+            await _reply(update, context, escape(label(lang, "admin_only")))
+        return
+    document = message.document
+    name = safe_upload_name(document.file_name)
+    if name is None:
+        await _reply(update, context, escape(label(lang, "upload_bad_type")))
+        return
+    limit = settings.max_upload_bytes
+    if await _too_large(update, context, document.file_size, limit):
+        return
+    file = await context.bot.get_file(document.file_id)
+    if await _too_large(update, context, file.file_size, limit):
+        return
+    data = bytes(await file.download_as_bytearray())
+    if await _too_large(update, context, len(data), limit):
+        return
+    if not looks_like_text(data):
+        await _reply(update, context, escape(label(lang, "upload_bad_type")))
+        return
+    async with d.upload_lock:
+        path = await asyncio.to_thread(save_upload, settings.data_dir / UPLOADS_DIR, name, data)
+        summary = await asyncio.to_thread(ingest, [path], d.qa.store, d.qa.embedder, False)
+        if summary.count("failed") and len(summary.outcomes) == summary.count("failed"):
+            path.unlink(missing_ok=True)  # nothing of it is in the store: keep no litter
+        await asyncio.to_thread(d.qa.refresh)
+    log.info("Upload %s by admin %s: %s", name, update.effective_user.id, summary.line())
+    await _reply(update, context, escape(upload_summary(lang, name, path, summary)))
+
+
+async def _too_large(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, size: int | None, limit: int
+) -> bool:
+    if size is None or size <= limit:
+        return False
+    megabytes = f"{size / 1_000_000:.1f}"
+    text = label(_lang(update), "upload_too_large", size=megabytes, limit=f"{limit / 1e6:g}")
+    await _reply(update, context, escape(text))
+    return True
+
+
+def safe_upload_name(file_name: str | None) -> str | None:
+    """A harmless file name for an upload: its last path component only (no `..`, no folders,
+    no absolute paths, either slash), letters, digits, `.`, `_` and `-`, no leading dot, at most
+    80 characters before the extension. None unless the extension is one we ingest."""
+    base = re.split(r"[\\/]", unicodedata.normalize("NFKC", file_name or ""))[-1]
+    stem, dot, suffix = base.rpartition(".")
+    suffix = "." + suffix.lower()
+    if not dot or suffix not in UPLOAD_SUFFIXES:
+        return None
+    stem = re.sub(r"[^\w.-]+", "_", stem).strip("._-")[:80].strip("._-")
+    return (stem or "report") + suffix
+
+
+def looks_like_text(data: bytes) -> bool:
+    """Text, not binary, whatever the name says: no known binary signature, decodes as UTF-8,
+    UTF-16 with a BOM or CP949 (what store.sources reads), hardly any control characters."""
+    if not data.strip() or data.startswith(_BINARY_MAGIC):
+        return False
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encodings: tuple[str, ...] = ("utf-16",)
+    elif b"\x00" in data:
+        return False
+    else:
+        encodings = ("utf-8-sig", "cp949")
+    for encoding in encodings:
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        sample = text[:100_000]
+        return (
+            bool(sample.strip()) and sum(ch in _BAD_CONTROL for ch in sample) <= len(sample) // 100
+        )
+    return False
+
+
+def save_upload(folder: Path, name: str, data: bytes) -> Path:
+    """Write `data` to a new file in `folder` (never elsewhere, never over another file)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    root = folder.resolve()
+    path = root / f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(4)}-{name}"
+    if path.parent != root or path.resolve().parent != root:
+        raise ValueError(f"unsafe upload name {name!r}")
+    with open(path, "xb") as handle:  # "x": fails rather than follow or replace anything
+        handle.write(data)
+    return path
+
+
+def upload_summary(lang: str, name: str, path: Path, summary: IngestSummary) -> str:
+    counts = {s: summary.count(s) for s in ("added", "updated", "unchanged", "duplicate")}
+    text = label(lang, "upload_done", name=name, failed=summary.count("failed"), **counts)
+    for outcome in summary.failed:
+        # The reason names the file by its path on this machine: show the user's name instead.
+        reason = (outcome.reason or "").replace(str(path), name)
+        text += f"\n• {reason}"
+    return text
+
+
+# ---- sending --------------------------------------------------------------------------------
+
+
+def send_failure(err: TelegramError) -> Literal["retry", "unknown", "final"]:
+    """What a failed Bot API send means.
+
+    retry    Telegram did not take the request: an HTTP 5xx, a connection that could not be
+             made or that was reset before an answer came (what a stale keep-alive connection or
+             a restarting proxy does), a connect or pool timeout.
+    unknown  a read/write timeout: Telegram may have delivered it. Not sent again.
+    final    anything else (400, 403, RetryAfter after the rate limiter's own retries): raise.
+    """
+    if isinstance(err, TimedOut):
+        cause = err.__cause__
+        return "retry" if isinstance(cause, httpx.ConnectTimeout | httpx.PoolTimeout) else "unknown"
+    if isinstance(err, BadRequest) or not isinstance(err, NetworkError):
+        return "final"
+    cause = err.__cause__
+    if cause is None or isinstance(cause, TelegramError):  # an HTTP error status (5xx)
+        return "retry"
+    connection_errors = (
+        httpx.ConnectError,
+        httpx.RemoteProtocolError,
+        httpx.ReadError,
+        httpx.WriteError,
+    )
+    return "retry" if isinstance(cause, connection_errors) else "final"
+
+
+async def send_with_retry(
+    send: Callable[[], Awaitable[T]], retries: int, delay: float, what: str = "message"
+) -> T | None:
+    """`send()`, again after a failure Telegram did not act on (see send_failure), at most
+    `retries` more times, waiting `delay`, 2×`delay`, 4×`delay`, ... seconds. None when a
+    timeout left it unknown whether Telegram delivered it (it is not sent again)."""
+    attempt = 0
+    while True:
+        try:
+            return await send()
+        except TelegramError as err:
+            kind = send_failure(err)
+            if kind == "unknown":
+                log.warning(
+                    "Telegram did not confirm the %s in time (%s); it may have been delivered, "
+                    "so it is not sent again",
+                    what,
+                    type(err).__name__,
+                )
+                return None
+            if kind == "final" or attempt >= retries:
+                raise
+            wait = delay * 2**attempt
+            attempt += 1
+            log.warning(
+                "Sending the %s failed (%s); try %d of %d in %.2f s",
+                what,
+                err,
+                attempt,
+                retries,
+                wait,
+            )
+            await asyncio.sleep(wait)
+
+
+async def _reply(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    html_text: str,
+    reply_markup: Any = None,
+) -> None:
     message = update.effective_message
     if message is None:
         return
-    await message.reply_text(
-        html_text,
-        parse_mode=ParseMode.HTML,
-        link_preview_options=NO_PREVIEW,
-        reply_markup=reply_markup,
-    )
+    settings = deps(context).settings
+
+    async def send() -> Message:
+        return await message.reply_text(
+            html_text,
+            parse_mode=ParseMode.HTML,
+            link_preview_options=NO_PREVIEW,
+            reply_markup=reply_markup,
+        )
+
+    await send_with_retry(send, settings.send_retries, settings.send_retry_delay, "reply")
 
 
 def _store_pages(context: ContextTypes.DEFAULT_TYPE, pages: list[str], lang: str) -> str:

@@ -25,6 +25,16 @@ LABELS: dict[str, dict[str, str]] = {
         "error": "Sorry, something went wrong while answering. Please try again.",
         "rate_limited": "You are asking very fast. Please wait {seconds} seconds.",
         "not_allowed": "This bot is private.",
+        "busy": "Many people are asking right now. Please try again in {seconds} seconds.",
+        "admin_only": "Sorry, only the bot's administrators can do that.",
+        "text_only": "I can only read text. Please type your question.",
+        "topic_too_long": "A topic is a name or a short term: at most {words} words and {chars} "
+        "characters, e.g. /topic Avdiivka",
+        "upload_too_large": "This file is too large ({size} MB); the limit is {limit} MB.",
+        "upload_bad_type": "I can only load report files: text files ending in .html, .htm, .md "
+        "or .txt.",
+        "upload_done": "Loaded {name}: {added} added, {updated} updated, {unchanged} unchanged, "
+        "{duplicate} duplicate, {failed} failed.",
         "help": "I answer questions about the Institute for the Study of War's daily Russian "
         "Offensive Campaign Assessments with the reports' own Key Takeaways, each with its report "
         "date and source. I never write answers of my own.\n\n"
@@ -70,6 +80,15 @@ LABELS: dict[str, dict[str, str]] = {
         "error": "죄송합니다. 답하는 중에 문제가 생겼습니다. 다시 시도해 주세요.",
         "rate_limited": "질문이 너무 빠릅니다. {seconds}초 후에 다시 시도해 주세요.",
         "not_allowed": "비공개 봇입니다.",
+        "busy": "지금 질문이 많습니다. {seconds}초 후에 다시 시도해 주세요.",
+        "admin_only": "죄송합니다. 봇 관리자만 할 수 있습니다.",
+        "text_only": "글자로 된 메시지만 읽을 수 있습니다. 질문을 입력해 주세요.",
+        "topic_too_long": "주제는 이름이나 짧은 용어로 써 주세요: {words}단어, {chars}자 이내. "
+        "예: /topic 아브디이프카",
+        "upload_too_large": "파일이 너무 큽니다({size}MB). 최대 {limit}MB까지 받습니다.",
+        "upload_bad_type": "보고서 파일만 불러올 수 있습니다: .html, .htm, .md, .txt 텍스트 파일.",
+        "upload_done": "{name} 불러옴: 추가 {added}, 갱신 {updated}, 변경 없음 {unchanged}, "
+        "중복 {duplicate}, 실패 {failed}.",
         "help": "전쟁연구소(ISW)의 일일 「러시아 공세 캠페인 평가」 보고서에 관한 질문에 보고서의 "
         "핵심 요점 그대로, 보고서 날짜와 출처를 붙여 답합니다. 직접 지어낸 답은 하지 않습니다.\n\n"
         "편한 언어로 물어보세요. 예:\n"
@@ -113,6 +132,16 @@ LABELS: dict[str, dict[str, str]] = {
         "error": "Вибачте, сталася помилка. Спробуйте ще раз.",
         "rate_limited": "Забагато запитів. Зачекайте {seconds} с.",
         "not_allowed": "Це приватний бот.",
+        "busy": "Зараз багато запитів. Спробуйте ще раз за {seconds} с.",
+        "admin_only": "Вибачте, це можуть робити лише адміністратори бота.",
+        "text_only": "Я читаю лише текст. Напишіть, будь ласка, своє запитання.",
+        "topic_too_long": "Тема — це назва або короткий термін: не більше {words} слів і {chars} "
+        "символів, напр. /topic Авдіївка",
+        "upload_too_large": "Файл завеликий ({size} МБ); межа — {limit} МБ.",
+        "upload_bad_type": "Я завантажую лише файли звітів: текстові файли .html, .htm, .md або "
+        ".txt.",
+        "upload_done": "Завантажено {name}: додано {added}, оновлено {updated}, без змін "
+        "{unchanged}, дублікатів {duplicate}, помилок {failed}.",
         "help": "Я відповідаю на запитання про щоденні звіти Інституту вивчення війни (ISW) "
         "«Russian Offensive Campaign Assessment» їхніми власними головними висновками, з датою "
         "звіту та джерелом.\n\n"
@@ -155,6 +184,16 @@ LABELS: dict[str, dict[str, str]] = {
         "error": "Извините, произошла ошибка. Попробуйте ещё раз.",
         "rate_limited": "Слишком много запросов. Подождите {seconds} с.",
         "not_allowed": "Это частный бот.",
+        "busy": "Сейчас много запросов. Попробуйте ещё раз через {seconds} с.",
+        "admin_only": "Извините, это могут делать только администраторы бота.",
+        "text_only": "Я читаю только текст. Напишите, пожалуйста, свой вопрос.",
+        "topic_too_long": "Тема — это название или короткий термин: не больше {words} слов и "
+        "{chars} символов, напр. /topic Авдеевка",
+        "upload_too_large": "Файл слишком большой ({size} МБ); предел — {limit} МБ.",
+        "upload_bad_type": "Я загружаю только файлы отчётов: текстовые файлы .html, .htm, .md или "
+        ".txt.",
+        "upload_done": "Загружено {name}: добавлено {added}, обновлено {updated}, без изменений "
+        "{unchanged}, дубликатов {duplicate}, ошибок {failed}.",
         "help": "Я отвечаю на вопросы о ежедневных отчётах Института изучения войны (ISW) "
         "«Russian Offensive Campaign Assessment» их собственными главными выводами, с датой "
         "отчёта и источником.\n\n"

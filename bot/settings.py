@@ -49,6 +49,21 @@ class Settings(BaseSettings):
     allowed_chat_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     rate_limit_per_minute: int = 20
+    # All users together (questions that reach the store), so a crowd of accounts cannot pile up
+    # minutes of work; about what one machine answers (~16/s measured). 0 = no limit.
+    global_rate_limit_per_minute: int = 1200
     max_results: int = 5
+    # /topic TERM is a name or a short term; longer input gets a polite usage message.
+    max_topic_words: int = 8
+    max_argument_chars: int = 100  # /topic and /date arguments
+    # Report files admins send the bot (a document in a private chat); larger ones are refused
+    # before they are downloaded.
+    max_upload_bytes: int = 5_000_000
+    # Sending an answer that failed with a 5xx or a connection error (Telegram did not take it):
+    # this many more tries, waiting send_retry_delay, then twice that, ... seconds.
+    send_retries: int = 3
+    send_retry_delay: float = 0.5
+    # Seconds to wait for Telegram's answer to a Bot API call (not getUpdates).
+    telegram_read_timeout: float = 5.0
 
     _split = field_validator("samples", "allowed_chat_ids", "admin_ids", mode="before")(_split_csv)

@@ -8,6 +8,7 @@ point it at a fake one.
 
 from __future__ import annotations
 
+import copy
 import logging
 import secrets
 import threading
@@ -17,8 +18,10 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote, urlparse
 
 from telegram import BotCommand, Update
+from telegram._utils.types import JSONDict
 from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+from telegram.request import HTTPXRequest
 
 from bot import handlers
 from bot.i18n import label
@@ -72,7 +75,11 @@ class TokenRedactingFilter(logging.Filter):
             message = record.getMessage()
         except Exception:  # a malformed record: leave it to logging's own error handling
             message = str(record.msg)
-        if self._has_secret(message):
+            if self._has_secret(message):
+                record.msg = self.redact(message)
+        else:
+            # Freeze the message now: its arguments may change before a handler formats it
+            # (PTB logs getFile's result, then writes the file URL, token and all, into it).
             record.msg, record.args = self.redact(message), None
         if record.exc_info and record.exc_info[0] is not None:
             text = record.exc_text or logging.Formatter().formatException(record.exc_info)
@@ -94,6 +101,10 @@ def install_log_redaction(secret: str) -> TokenRedactingFilter:
     """Redact `secret` from every log record from now on (idempotent)."""
     global _factory_installed
     REDACTION.add(secret)
+    # The part after "123456:" is the secret itself: redact it wherever it shows up alone.
+    _, _, tail = secret.partition(":")
+    if len(tail) >= 16:
+        REDACTION.add(tail)
     with _factory_lock:
         if not _factory_installed:
             previous = logging.getLogRecordFactory()
@@ -111,6 +122,43 @@ def install_log_redaction(secret: str) -> TokenRedactingFilter:
     # httpx logs every request URL (which holds the token) at INFO.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     return REDACTION
+
+
+# ---- updates PTB cannot read ------------------------------------------------------------------
+
+
+class TolerantUpdatesRequest(HTTPXRequest):
+    """The getUpdates connection (PTB's default: one connection, default timeouts), except that
+    an update python-telegram-bot cannot read (malformed, or from a Bot API server of another
+    version, e.g. a poll without a field PTB requires) is replaced by an empty update with the
+    same update_id. PTB would otherwise fail the whole batch and fetch it again at once, forever:
+    the bot would serve nobody. The empty update is confirmed with the others and ignored."""
+
+    def __init__(self) -> None:
+        super().__init__(connection_pool_size=1)
+
+    def parse_json_payload(self, payload: bytes) -> JSONDict:
+        data = super().parse_json_payload(payload)
+        result = data.get("result") if isinstance(data, dict) else None
+        if isinstance(result, list):
+            data["result"] = [u for u in (readable_update(raw) for raw in result) if u is not None]
+        return data
+
+
+def readable_update(raw: object) -> dict | None:
+    """`raw` if PTB can read it, else {"update_id": ...} (None without an update_id)."""
+    try:
+        Update.de_json(copy.deepcopy(raw), None)  # type: ignore[arg-type]
+        return raw  # type: ignore[return-value]
+    except Exception as err:
+        update_id = raw.get("update_id") if isinstance(raw, dict) else None
+        log.warning(
+            "Update %s could not be read and is skipped (%s: %s)",
+            update_id,
+            type(err).__name__,
+            str(err)[:200],
+        )
+        return {"update_id": update_id} if isinstance(update_id, int) else None
 
 
 # ---- the application ------------------------------------------------------------------------
@@ -141,6 +189,8 @@ def build_application(
         .token(token)
         .base_url(settings.telegram_api_base_url)
         .base_file_url(file_base_url(settings.telegram_api_base_url))
+        .read_timeout(settings.telegram_read_timeout)
+        .get_updates_request(TolerantUpdatesRequest())
         # Telegram's own flood limits: queue requests, retry on 429 RetryAfter.
         .rate_limiter(AIORateLimiter(max_retries=3))
         # One slow question must not hold up other chats (qa runs in a thread).
@@ -153,6 +203,7 @@ def build_application(
         settings=settings,
         limiter=SlidingWindowLimiter(settings.rate_limit_per_minute, 60.0, clock),
         clock=clock,
+        global_limiter=SlidingWindowLimiter(settings.global_rate_limit_per_minute, 60.0, clock),
     )
     handlers.register(application)
     return application

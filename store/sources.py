@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import stat
 from pathlib import Path
 
 from store.models import ParseError
@@ -18,15 +19,24 @@ _BAD_CONTROL = {chr(c) for c in range(32)} - {"\t", "\n", "\x0c", "\r"}
 def read_text(path: Path, max_bytes: int = 20_000_000) -> str:
     """The file's text: UTF-8 (with or without BOM), UTF-16 with BOM, else CP949/EUC-KR.
 
-    Raises ParseError for files over `max_bytes`, binary files and undecodable bytes.
+    Raises ParseError for files over `max_bytes`, binary files and undecodable bytes. The size is
+    checked before reading, and the read itself stops after `max_bytes` (a file may grow, and
+    /proc files claim size 0); anything but a regular file (a pipe, /dev/zero) is refused unread.
     """
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise ParseError(f"file is too large ({size:,} bytes; limit {max_bytes:,})")
-        data = path.read_bytes()
+        info = path.stat()
+        if stat.S_ISDIR(info.st_mode):
+            raise ParseError("is a directory")
+        if not stat.S_ISREG(info.st_mode):
+            raise ParseError("not a regular file (a pipe, socket or device)")
+        if info.st_size > max_bytes:
+            raise ParseError(f"file is too large ({info.st_size:,} bytes; limit {max_bytes:,})")
+        with path.open("rb") as handle:
+            data = handle.read(max_bytes + 1)
     except OSError as exc:
         raise ParseError(f"cannot read file: {exc.strerror or exc}") from exc
+    if len(data) > max_bytes:
+        raise ParseError(f"file is too large (over the limit of {max_bytes:,} bytes)")
     # A BOM is an explicit declaration, so honour UTF-16 before the NUL check rejects it.
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return _check_text(_decode(data, "utf-16"))

@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 
 # Bump when the chunk layout or metadata changes in a way old stores cannot serve.
 SCHEMA_VERSION = 1
+# How often committed_chunks re-reads reports a writer moved while it was reading.
+_SNAPSHOT_ROUNDS = 20
 
 
 class StoreMismatchError(RuntimeError):
@@ -130,16 +132,45 @@ class ReportStore:
     # ---- reading ----------------------------------------------------------------------------
 
     def committed_chunks(self, reports: dict[str, ReportEntry] | None = None) -> list[Chunk]:
-        """Every visible chunk (the committed version of each report)."""
-        reports = self.reports() if reports is None else reports
+        """Every visible chunk (the committed version of each report), as one consistent
+        snapshot even while a writer commits: the manifest is read again afterwards, and the
+        reports whose version moved meanwhile (their old chunks may be gone already) are read
+        again. `reports`, when given, is updated in place to the manifest the chunks match."""
+        manifest = self.reports() if reports is None else reports
+        chunks = self._chunks_of(manifest)
+        for _ in range(_SNAPSHOT_ROUNDS):
+            now = self.reports()
+            moved = {
+                rid
+                for rid in manifest.keys() | now.keys()
+                if (manifest[rid].version if rid in manifest else None)
+                != (now[rid].version if rid in now else None)
+            }
+            manifest.clear()
+            manifest.update(now)
+            if not moved:
+                break
+            chunks = [c for c in chunks if c.report_id not in moved]
+            chunks += self._chunks_of({rid: now[rid] for rid in moved if rid in now})
+        else:
+            log.warning("the store kept changing while it was read; the snapshot may be stale")
+        return chunks
+
+    def _chunks_of(self, reports: dict[str, ReportEntry]) -> list[Chunk]:
+        """The chunks of exactly these reports' versions, in store order. Filtering on the
+        versions (not paging through every row) keeps rows that writers add or sweep meanwhile
+        from shifting the pages."""
+        versions = {e.report_id: e.version for e in reports.values()}
+        wanted = sorted(set(versions.values()))
         out: list[Chunk] = []
-        total = self.chunks.count()
-        page = 5000
-        for offset in range(0, total, page):
-            rows = self.chunks.get(include=["documents", "metadatas"], limit=page, offset=offset)
+        for start in range(0, len(wanted), 500):
+            part = wanted[start : start + 500]
+            rows = self.chunks.get(
+                where={"version": {"$in": part}} if len(part) > 1 else {"version": part[0]},
+                include=["documents", "metadatas"],
+            )
             for doc, meta in zip(rows["documents"] or [], rows["metadatas"] or [], strict=True):
-                entry = reports.get(str(meta["report_id"]))
-                if entry is not None and entry.version == meta["version"]:
+                if versions.get(str(meta["report_id"])) == meta["version"]:
                     out.append(Chunk.from_row(doc or "", dict(meta)))
         return out
 

@@ -4,12 +4,28 @@ An aiohttp web server on 127.0.0.1 (a free port) inside the test process that an
 `/bot<token>/<method>` like api.telegram.org does, for the methods python-telegram-bot uses here:
 getMe, getUpdates (long polling, honouring offset/timeout/limit), sendMessage, editMessageText,
 editMessageReplyMarkup, answerCallbackQuery, sendChatAction, setMyCommands, getMyCommands,
-deleteWebhook, setWebhook, getWebhookInfo, close, logOut.
+deleteWebhook, setWebhook, getWebhookInfo, close, logOut, getFile, and file downloads
+(`/file/bot<token>/<file_path>`, recorded as calls of the pseudo-method "download").
 
 It checks what Telegram checks where it matters for these tests (the token, HTML parse mode, a
 4096-character limit, "message is not modified", answering a callback query twice), records every
-call (method + params) and can fail the next N calls of a method with a 429 (`retry_after`), a 400
-or a 5xx. Helpers push updates (a text message, a command, a group message, a callback query).
+call (method + params) and can fault the next N calls of a method:
+
+  fail_next     a 429 (`retry_after`), a 400 or a 5xx; the call takes no effect
+  delay_next    the call is answered normally, but only after `seconds` (a client whose read
+                timeout is shorter sees a timeout; the call still takes effect, as on a slow
+                Telegram)
+  reset_next    the request is read, then the connection is reset without an answer; no effect
+  garbage_next  HTTP 200 with a body that is not JSON; no effect
+  not_ok_next   HTTP 200 with {"ok": false}; no effect
+
+`injected` counts the faults served, by (method, kind): kind is the status ("429", "502", ...)
+for fail_next, else delay, reset, garbage or not_ok. getUpdates mimics Telegram's offset
+semantics: an update is delivered again and again until a getUpdates call with a higher offset
+confirms it, so a lost or garbled response loses nothing. Updates of every type are delivered
+whatever `allowed_updates` says, so the bot's own filters are what is tested. Helpers push
+updates (a text message, a command, a group message, a callback query, any other message, a
+document whose bytes getFile and the download path then serve).
 """
 
 from __future__ import annotations
@@ -20,7 +36,7 @@ import itertools
 import json
 import re
 import time
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -124,6 +140,8 @@ class Fault:
     status: int
     description: str
     retry_after: int | None = None
+    kind: str = "status"  # the HTTP status ("429", "502", ...), delay, reset, garbage, not_ok
+    delay: float = 0.0
 
 
 @dataclass
@@ -133,10 +151,12 @@ class Call:
     status: int
     result: Any = None
     at: float = field(default_factory=time.monotonic)
+    fault: str | None = None  # the kind of fault injected into this call, if any
 
     @property
     def ok(self) -> bool:
-        return self.status == 200
+        """The call took effect (a delayed call does, however late its answer)."""
+        return self.status == 200 and self.fault in (None, "delay")
 
 
 class FakeBotApi:
@@ -166,6 +186,9 @@ class FakeBotApi:
         self._message_ids = itertools.count(1)
         self._callback_ids = itertools.count(1)
         self._answered: set[str] = set()
+        self._file_ids = itertools.count(1)
+        self.files: dict[str, dict[str, Any]] = {}  # file_id -> file_path, data, size
+        self.injected: Counter[tuple[str, str]] = Counter()
         self._updates_changed = asyncio.Event()
         self._calls_changed = asyncio.Event()
         self._runner: web.AppRunner | None = None
@@ -176,6 +199,7 @@ class FakeBotApi:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_route("GET", "/file/bot{token}/{path:.+}", self._download)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -193,9 +217,11 @@ class FakeBotApi:
         return f"http://127.0.0.1:{self.port}/bot"
 
     def reset(self) -> None:
-        """Forget recorded calls and armed faults (not chats, messages or pending updates)."""
+        """Forget recorded calls, armed faults and their counts (not chats, messages, files or
+        pending updates)."""
         self.calls.clear()
         self._faults.clear()
+        self.injected.clear()
 
     # ---- faults ---------------------------------------------------------------------------------
 
@@ -217,8 +243,32 @@ class FakeBotApi:
             fault = Fault(status, description or "Internal Server Error")
         else:
             fault = Fault(status, description or "Bad Request: something is wrong")
+        fault.kind = str(status)  # counted in `injected` as "429", "502", ...
+        self._arm(method, fault, times)
+
+    def delay_next(self, method: str, seconds: float, times: int = 1) -> None:
+        """The next `times` calls of `method` are answered (and take effect) after `seconds`."""
+        self._arm(method, Fault(200, "", kind="delay", delay=seconds), times)
+
+    def reset_next(self, method: str, times: int = 1) -> None:
+        """The next `times` calls of `method`: the connection is reset before any answer."""
+        self._arm(method, Fault(0, "", kind="reset"), times)
+
+    def garbage_next(self, method: str, times: int = 1) -> None:
+        """The next `times` calls of `method` get HTTP 200 with a body that is not JSON."""
+        self._arm(method, Fault(200, "", kind="garbage"), times)
+
+    def not_ok_next(self, method: str, times: int = 1) -> None:
+        """The next `times` calls of `method` get HTTP 200 with {"ok": false} and no result."""
+        self._arm(method, Fault(200, "", kind="not_ok"), times)
+
+    def _arm(self, method: str, fault: Fault, times: int) -> None:
         for _ in range(times):
             self._faults[method].append(fault)
+
+    def armed(self, method: str) -> int:
+        """Faults still waiting for calls of `method`."""
+        return len(self._faults.get(method) or ())
 
     # ---- updates --------------------------------------------------------------------------------
 
@@ -274,6 +324,65 @@ class FakeBotApi:
         self.messages[(chat_id, message["message_id"])] = message
         self.push_update({"message": message})
         return message
+
+    def push_message(
+        self,
+        chat_id: int,
+        *,
+        user_id: int | None = None,
+        language_code: str | None = "en",
+        chat_type: str | None = None,
+        kind: str = "message",
+        **content: Any,
+    ) -> dict:
+        """Any message (a sticker, a photo, ...: `content` holds its fields) as an update of
+        `kind` ("message", "edited_message", "channel_post", ...). Returns the message."""
+        if chat_type is None:
+            chat_type = "private" if chat_id > 0 else "supergroup"
+        message: dict[str, Any] = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": self.chat(chat_id, chat_type),
+            **content,
+        }
+        if chat_type != "channel":
+            message["from"] = self.user(user_id or abs(chat_id), language_code)
+        self.messages[(chat_id, message["message_id"])] = message
+        self.push_update({kind: message})
+        return message
+
+    def add_file(self, data: bytes, suffix: str = "") -> dict:
+        """A file Telegram holds: getFile describes it, the download path serves `data`.
+        Returns its file_id, file_unique_id and file_size."""
+        number = next(self._file_ids)
+        file_id = f"BQACAgIAAx{number:06d}"
+        self.files[file_id] = {
+            "file_path": f"documents/file_{number}{suffix}",
+            "data": data,
+            "unique": f"AgAD{number:06d}",
+        }
+        return {"file_id": file_id, "file_unique_id": f"AgAD{number:06d}", "file_size": len(data)}
+
+    def push_document(
+        self,
+        chat_id: int,
+        file_name: str | None,
+        data: bytes,
+        *,
+        user_id: int | None = None,
+        file_size: int | None = None,
+        mime_type: str = "text/plain",
+        **kwargs: Any,
+    ) -> dict:
+        """A user sends a file; `file_size` is what Telegram reports (default: the real size)."""
+        document = self.add_file(data, ".txt")
+        if file_size is not None:
+            document["file_size"] = file_size
+            self.files[document["file_id"]]["size"] = file_size
+        if file_name is not None:
+            document["file_name"] = file_name
+        document["mime_type"] = mime_type
+        return self.push_message(chat_id, user_id=user_id, document=document, **kwargs)
 
     def push_command(self, chat_id: int, command: str, **kwargs: Any) -> dict:
         assert command.startswith("/")
@@ -372,12 +481,16 @@ class FakeBotApi:
             return _error(401, "Unauthorized")
         method = request.match_info["method"]
         params = await _params(request)
+        delayed = None
         faults = self._faults.get(method)
         if faults:
             fault = faults.popleft()
-            self._record(Call(method, params, fault.status))
-            extra = {"retry_after": fault.retry_after} if fault.retry_after is not None else None
-            return _error(fault.status, fault.description, extra)
+            self.injected[(method, fault.kind)] += 1
+            if fault.kind == "delay":
+                delayed = fault.kind
+                await asyncio.sleep(fault.delay)
+            else:
+                return self._faulty(request, method, params, fault)
         handler = getattr(self, "_m_" + method.lower(), None)
         if handler is None:
             self._record(Call(method, params, 404))
@@ -385,10 +498,49 @@ class FakeBotApi:
         try:
             result = await handler(params)
         except ApiError as err:
-            self._record(Call(method, params, err.status))
+            self._record(Call(method, params, err.status, fault=delayed))
             return _error(err.status, err.description, err.parameters)
-        self._record(Call(method, params, 200, result))
+        self._record(Call(method, params, 200, result, fault=delayed))
         return web.json_response({"ok": True, "result": result})
+
+    def _faulty(
+        self, request: web.Request, method: str, params: dict, fault: Fault
+    ) -> web.Response:
+        """The answer to a call with an injected fault (other than a delay): it has no effect."""
+        self._record(Call(method, params, fault.status, fault=fault.kind))
+        if fault.kind == "reset":
+            # The request was read; reset the connection instead of answering.
+            if request.transport is not None:
+                request.transport.abort()
+            return web.Response(status=200)
+        if fault.kind == "garbage":
+            return web.Response(
+                status=200,
+                body=b"<html><body>502 Bad Gateway</body></html>\x00{",
+                content_type="text/html",
+            )
+        if fault.kind == "not_ok":
+            return web.json_response({"ok": False})
+        extra = {"retry_after": fault.retry_after} if fault.retry_after is not None else None
+        return _error(fault.status, fault.description, extra)
+
+    async def _download(self, request: web.Request) -> web.Response:
+        """GET /file/bot<token>/<file_path>: a file's bytes (recorded as method "download")."""
+        if request.match_info["token"] != self.token:
+            return _error(401, "Unauthorized")
+        path = request.match_info["path"]
+        params = {"file_path": path}
+        faults = self._faults.get("download")
+        if faults:
+            fault = faults.popleft()
+            self.injected[("download", fault.kind)] += 1
+            return self._faulty(request, "download", params, fault)
+        found = next((f for f in self.files.values() if f["file_path"] == path), None)
+        if found is None:
+            self._record(Call("download", params, 404))
+            return _error(404, "Not Found")
+        self._record(Call("download", params, 200, len(found["data"])))
+        return web.Response(body=found["data"], content_type="application/octet-stream")
 
     def _record(self, call: Call) -> None:
         self.calls.append(call)
@@ -455,6 +607,21 @@ class FakeBotApi:
             params.get("language_code") or "",
         )
         return self.commands.get(key, [])
+
+    async def _m_getfile(self, params: dict) -> Any:
+        file_id = str(params.get("file_id") or "")
+        found = self.files.get(file_id)
+        if found is None:
+            raise ApiError(400, "Bad Request: invalid file_id")
+        size = found.get("size", len(found["data"]))
+        if size > 20_000_000:  # the Bot API serves files up to 20 MB
+            raise ApiError(400, "Bad Request: file is too big")
+        return {
+            "file_id": file_id,
+            "file_unique_id": found["unique"],
+            "file_size": size,
+            "file_path": found["file_path"],
+        }
 
     async def _m_sendchataction(self, params: dict) -> Any:
         self._known_chat(params)

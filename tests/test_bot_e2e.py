@@ -84,6 +84,7 @@ def make_settings(base_url: str, **extra) -> Settings:
         TELEGRAM_BOT_TOKEN=TOKEN,
         TELEGRAM_API_BASE_URL=base_url,
         rate_limit_per_minute=RATE_LIMIT,
+        send_retry_delay=0.05,  # 5xx retries are exercised; no need to wait half a second each
         **extra,
     )
 
@@ -459,7 +460,11 @@ async def test_429_is_retried_and_the_answer_delivered_once(app, api):
     ("status", "description"), [(502, None), (400, "Bad Request: can't parse entities")]
 )
 async def test_send_failure_gives_the_short_error_reply(app, api, status, description):
-    api.fail_next("sendMessage", status=status, description=description)
+    # A 5xx is retried (settings.send_retries); only when every attempt fails does the user get
+    # the short error reply. A 400 is never retried.
+    settings = app.bot_data["reportbot"].settings
+    times = 1 + settings.send_retries if status >= 500 else 1
+    api.fail_next("sendMessage", times=times, status=status, description=description)
     chat, reply = await say(api, "/date 2024-01-26")
     assert reply.params["text"] == escape(label("en", "error"))
 

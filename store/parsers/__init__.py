@@ -49,8 +49,10 @@ def parse_text(text: str, source: str) -> Report:
         return _PARSERS[detect_format(text)](text, source)
     except ParseError:
         raise
-    except (ValueError, LookupError, AttributeError, TypeError) as exc:
-        # A parser bug on odd input must still surface as "this file could not be parsed".
+    except Exception as exc:
+        # A parser bug on odd input must still surface as "this file could not be parsed", so
+        # one bad file never stops an ingest (seen: RecursionError from deeply nested YAML front
+        # matter, OverflowError from a front-matter date of 9999-12-31).
         reason = " ".join(str(exc).split())[:300]  # one line, even for pydantic's errors
         raise ParseError(f"unexpected parser failure: {type(exc).__name__}: {reason}") from exc
 
@@ -60,4 +62,5 @@ def parse_file(path: Path) -> Report:
     try:
         return parse_text(read_text(path), str(path))
     except ParseError as exc:
-        raise ParseError(f"{path}: {exc}") from exc
+        name = str(path) if str(path).isprintable() else repr(str(path))  # keep it one line
+        raise ParseError(f"{name}: {exc}") from exc
