@@ -49,6 +49,9 @@ class DateRange(BaseModel):
     start: date
     end: date
     exact_day: bool
+    # "8월 29일", "March 3": no year was written, so the latest one was assumed. A reader who
+    # asks that of an archive may mean an earlier year; the caller can look further back.
+    year_implied: bool = False
 
     @model_validator(mode="after")
     def _ordered(self) -> DateRange:
@@ -422,7 +425,8 @@ def _pair_bounds(a: _Partial, b: _Partial, today: date) -> DateRange:
         b = replace(b, month=a.month)
     if a.month is None and a.day is not None:
         a = replace(a, month=b.month)
-    if a.year is None and b.year is None:
+    implied = a.year is None and b.year is None
+    if implied:
         b = _latest_year(b, today)
     if a.year is None and b.year is not None:
         a = replace(a, year=b.year)
@@ -435,7 +439,7 @@ def _pair_bounds(a: _Partial, b: _Partial, today: date) -> DateRange:
     a_start, a_end, _ = _bounds(a, today)
     b_start, b_end, _ = _bounds(b, today)
     start, end = min(a_start, b_start), max(a_end, b_end)
-    return DateRange(start=start, end=end, exact_day=False)
+    return DateRange(start=start, end=end, exact_day=False, year_implied=implied)
 
 
 def _atom_range(atom: _Atom, today: date) -> DateRange:
@@ -449,7 +453,8 @@ def _atom_range(atom: _Atom, today: date) -> DateRange:
         assert atom.second is not None
         return _pair_bounds(atom.first, atom.second, today)
     start, end, exact = _bounds(atom.first, today)
-    return DateRange(start=start, end=end, exact_day=exact)
+    implied = atom.first.year is None
+    return DateRange(start=start, end=end, exact_day=exact, year_implied=implied)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -596,5 +601,6 @@ def parse_dates(text: str, today: date) -> DateQuery:
         # Separate expressions ("January 2024 and March 2024"): the range covering them all.
         start, end = min(r.start for r in ranges), max(r.end for r in ranges)
         exact = start == end and all(r.exact_day for r in ranges)
-        rng = DateRange(start=start, end=end, exact_day=exact)
+        implied = all(r.year_implied for r in ranges)
+        rng = DateRange(start=start, end=end, exact_day=exact, year_implied=implied)
     return DateQuery(range=rng, text=_remove(text, [(e.start, e.end) for e in expressions]))

@@ -244,3 +244,47 @@ class LexicalIndex:
 def _check_lengths(ids: Sequence[str], texts: Sequence[str]) -> None:
     if len(ids) != len(texts):
         raise ValueError(f"{len(ids)} ids but {len(texts)} texts")
+
+
+class PartitionedLexicalIndex:
+    """One BM25 index per language of the passages, searched together.
+
+    Term statistics must come from documents that could contain the term: in a corpus of
+    English reports with a few Korean reposts, "러시아" (Russia) is in every Korean passage yet
+    looks as rare as a name when counted over all of them, so any Korean question would rank
+    the reposts first by that word alone. Scores of the partitions are merged as they are.
+    """
+
+    def __init__(self, tokenizer: Tokenizer) -> None:
+        self._tokenizer = tokenizer
+        self._parts: dict[str, LexicalIndex] = {}
+
+    def build(self, ids: Sequence[str], texts: Sequence[str], langs: Sequence[str]) -> None:
+        _check_lengths(ids, texts)
+        _check_lengths(ids, langs)
+        groups: dict[str, tuple[list[str], list[str]]] = {}
+        for doc_id, text, lang in zip(ids, texts, langs, strict=True):
+            group = groups.setdefault(lang, ([], []))
+            group[0].append(doc_id)
+            group[1].append(text)
+        self._parts = {}
+        for lang, (group_ids, group_texts) in groups.items():
+            index = LexicalIndex(self._tokenizer)
+            index.build(group_ids, group_texts)
+            self._parts[lang] = index
+
+    def search(
+        self,
+        query: str | list[str],
+        limit: int,
+        allowed: Callable[[str], bool] | None = None,
+    ) -> list[tuple[str, float]]:
+        """As LexicalIndex.search, over every partition."""
+        merged: list[tuple[str, float]] = []
+        for index in self._parts.values():
+            merged += index.search(query, limit, allowed)
+        merged.sort(key=lambda pair: pair[1], reverse=True)
+        return merged[:limit]
+
+    def __len__(self) -> int:
+        return sum(len(index) for index in self._parts.values())

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from retrieval.lexical import LexicalIndex
+import numpy as np
+
+from retrieval.lexical import LexicalIndex, PartitionedLexicalIndex
 from store.embedding import Embedder
 from store.vector_store import ReportStore
 
@@ -22,10 +24,23 @@ class Hit:
 
 
 class HybridSearcher:
-    def __init__(self, store: ReportStore, embedder: Embedder, lexical: LexicalIndex) -> None:
+    def __init__(
+        self,
+        store: ReportStore,
+        embedder: Embedder,
+        lexical: LexicalIndex | PartitionedLexicalIndex,
+        centroids: dict[str, np.ndarray] | None = None,
+        lang_of: Callable[[str], str | None] | None = None,
+    ) -> None:
         self.store = store
         self.embedder = embedder
         self.lexical = lexical
+        # The mean vector of each language's chunks. A multilingual model scores text in the
+        # question's own language higher across the board (a Korean question is "closer" to any
+        # Korean chunk than to the English one that answers it); ranking by similarity minus
+        # the query's similarity to that language's centroid removes most of that bias.
+        self.centroids = centroids or {}
+        self.lang_of = lang_of
 
     def search(
         self,
@@ -36,17 +51,21 @@ class HybridSearcher:
         allowed: Callable[[str], bool] | None = None,
         dense: bool = True,
         lexical: bool = True,
+        dense_hints: list[str] | None = None,
     ) -> list[Hit]:
         """`expansions` are other names for what the text mentions (e.g. "Avdiivka" for
-        "아브디이프카"): the embedding model does not link transliterations by itself."""
+        "아브디이프카"): the embedding model does not link transliterations by itself.
+        `dense_hints`, when given, replace them in the embedded query (a few, not every form)."""
         hits: dict[str, Hit] = {}
         if dense:
-            extra = [e for e in expansions if e.lower() not in text.lower()]
+            hints = expansions if dense_hints is None else dense_hints
+            extra = [e for e in hints if e.lower() not in text.lower()]
             query = " ".join([text, *extra]).strip()
             if query:
                 vector = self.embedder.embed_queries([query])[0]
                 ranked = self.store.dense_search(vector, limit * 2, where)
                 ranked = [(cid, sim) for cid, sim in ranked if allowed is None or allowed(cid)]
+                ranked = self._debiased(vector, ranked)
                 for rank, (cid, sim) in enumerate(ranked[:limit]):
                     hit = hits.setdefault(cid, Hit(cid, 0.0))
                     hit.dense = sim
@@ -62,3 +81,17 @@ class HybridSearcher:
                 # margin says how much better the top hits are, so it scales their share.
                 hit.score += (score / top) / (RRF_K + rank + 1)
         return sorted(hits.values(), key=lambda h: h.score, reverse=True)
+
+    def _debiased(
+        self, vector: np.ndarray, ranked: list[tuple[str, float]]
+    ) -> list[tuple[str, float]]:
+        if len(self.centroids) < 2 or self.lang_of is None:
+            return ranked
+        bias = {lang: float(vector @ c) for lang, c in self.centroids.items()}
+        base = min(bias.values())
+
+        def adjusted(pair: tuple[str, float]) -> float:
+            lang = self.lang_of(pair[0]) if self.lang_of else None
+            return pair[1] - (bias.get(lang, base) - base if lang else 0.0)
+
+        return sorted(ranked, key=adjusted, reverse=True)

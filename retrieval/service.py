@@ -9,12 +9,13 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import numpy as np
+from dateutil.relativedelta import relativedelta
 
 from retrieval.catalog import Catalog, TakeawayView
 from retrieval.dates import DateRange, parse_dates
 from retrieval.gazetteer import Gazetteer
 from retrieval.language import LanguageDetector
-from retrieval.lexical import LexicalIndex
+from retrieval.lexical import PartitionedLexicalIndex
 from retrieval.models import Answer, Result, StoreStats
 from retrieval.search import Hit, HybridSearcher
 from retrieval.tokenize import Tokenizer
@@ -83,9 +84,12 @@ class ReportQA:
     def refresh(self) -> None:
         """Reload what the store has committed (after an ingest)."""
         catalog = Catalog.load(self.store)
-        lexical = LexicalIndex(self.tokenizer)
+        lexical = PartitionedLexicalIndex(self.tokenizer)
         ids = list(catalog.chunks)
-        lexical.build(ids, [catalog.chunks[i].text for i in ids])
+        lexical.build(
+            ids, [catalog.chunks[i].text for i in ids], [catalog.chunks[i].lang for i in ids]
+        )
+        centroids = language_centroids(self.store.vectors(ids), catalog.chunks)
         vocabulary: set[str] = set()
         for chunk in catalog.chunks.values():
             if chunk.lang == "en":
@@ -94,7 +98,13 @@ class ReportQA:
             self.catalog = catalog
             self.lexical = lexical
             self.names = NameIndex(sorted(vocabulary))
-            self.searcher = HybridSearcher(self.store, self.embedder, lexical)
+            self.searcher = HybridSearcher(
+                self.store, self.embedder, lexical, centroids, lambda cid: self._lang_of(cid)
+            )
+
+    def _lang_of(self, chunk_id: str) -> str | None:
+        chunk = self.catalog.chunks.get(chunk_id)
+        return chunk.lang if chunk is not None else None
 
     # ---- public questions -------------------------------------------------------------------
 
@@ -104,11 +114,14 @@ class ReportQA:
         today = self.catalog.newest_date() or date.today()
         parsed = parse_dates(question, today)
         text = parsed.text
-        if parsed.range is not None and self._is_generic(text):
-            return self._takeaways_in(parsed.range, "ask", question, lang, limit)
+        rng = self._year_with_reports(parsed.range)
+        if rng is not None and self._is_generic(text):
+            return self._takeaways_in(rng, "ask", question, lang, limit)
         expansions = self.expand(text)
-        where, allowed = self._date_filter(parsed.range)
-        hits = self.searcher.search(text or question, expansions, 60, where, allowed)
+        where, allowed = self._date_filter(rng)
+        hits = self.searcher.search(
+            text or question, expansions, 60, where, allowed, dense_hints=self.dense_hints(text)
+        )
         candidates = self._candidates(hits)
         candidates = self._collapse_duplicates(candidates)
         if candidates:
@@ -118,7 +131,7 @@ class ReportQA:
         results = [self._result(c, lang) for c in candidates[:limit]]
         note = None
         if not results:
-            note = "no_match" if parsed.range is None else "no_match_in_dates"
+            note = "no_match" if rng is None else "no_match_in_dates"
         return Answer(command="ask", query=question, lang=lang, results=results, note=note)
 
     def topic(self, term: str, limit: int | None = None, lang: str | None = None) -> Answer:
@@ -126,9 +139,7 @@ class ReportQA:
         limit = limit or 10
         term = term.strip()
         lang = lang or self.detector.detect(term)
-        forms = self.expand(term) or [term]
-        forms = sorted({f for f in [term, *forms] if f}, key=len, reverse=True)
-        matchers = [_mention_pattern(f) for f in forms]
+        matchers = self.mention_matchers(term)
         found: list[tuple[TakeawayView, date]] = []
         for rid, views in self.catalog.takeaways.items():
             day = self.catalog.reports[rid].report_date
@@ -139,6 +150,46 @@ class ReportQA:
         results = [self._takeaway_result(view, lang, 1.0) for view, _ in found[:limit]]
         note = None if results else "no_topic"
         return Answer(command="topic", query=term, lang=lang, results=results, note=note)
+
+    def mention_matchers(self, term: str) -> list[re.Pattern[str]]:
+        """Patterns for the term and its other names (what /topic and topic subscriptions
+        count as "mentions the term")."""
+        term = term.strip()
+        forms = self.expand(term) or [term]
+        forms = sorted({f for f in [term, *forms] if f}, key=len, reverse=True)
+        return [_mention_pattern(f) for f in forms]
+
+    def report_takeaways(
+        self, report_id: str, lang: str = "en", terms: list[str] | None = None
+    ) -> Answer:
+        """One report's takeaways in report order (its opening passages when it has none), for
+        announcing a new report. With `terms`, only the takeaways that mention one of them, as
+        /topic matches; empty when none does."""
+        entry = self.catalog.reports.get(report_id)
+        if entry is None:
+            return Answer(command="date", query=report_id, lang=lang, note="empty_store")
+        views = self.catalog.takeaways.get(report_id, [])
+        if terms:
+            matchers = [m for term in terms for m in self.mention_matchers(term)]
+            views = [
+                v for v in views if any(m.search(t) for t in v.texts.values() for m in matchers)
+            ]
+            results = [self._takeaway_result(v, lang, 1.0) for v in views]
+            return Answer(command="topic", query=", ".join(terms), lang=lang, results=results)
+        if views:
+            results = [self._takeaway_result(v, lang, 1.0) for v in views]
+            return Answer(
+                command="date", query=entry.report_date.isoformat(), lang=lang, results=results
+            )
+        answer = self._takeaways_in(
+            DateRange(start=entry.report_date, end=entry.report_date, exact_day=True),
+            "date",
+            entry.report_date.isoformat(),
+            lang,
+            None,
+        )
+        answer.results = [r for r in answer.results if r.report_id == report_id]
+        return answer
 
     def latest(self, limit: int | None = None, lang: str = "en") -> Answer:
         newest = self.catalog.newest_date()
@@ -152,9 +203,10 @@ class ReportQA:
         lang = lang or self.detector.detect(expression)
         today = self.catalog.newest_date() or date.today()
         parsed = parse_dates(expression, today)
-        if parsed.range is None:
+        rng = self._year_with_reports(parsed.range)
+        if rng is None:
             return Answer(command="date", query=expression, lang=lang, note="bad_date")
-        return self._takeaways_in(parsed.range, "date", expression, lang, limit)
+        return self._takeaways_in(rng, "date", expression, lang, limit)
 
     def stats(self) -> StoreStats:
         days = self.catalog.dates()
@@ -175,6 +227,16 @@ class ReportQA:
         """Other names of what the text mentions: the gazetteer first, then, for Hangul names the
         gazetteer lacks, the corpus's own proper nouns that sound alike."""
         forms = list(self.gazetteer.expand(text))
+        return forms + self._sounds_alike(text, forms)
+
+    def dense_hints(self, text: str) -> list[str]:
+        """What to add to the text before embedding it: one English name per thing it mentions.
+        Every spelling in every language (as lexical search gets) would drown the question."""
+        english = [entry.en[0] for entry in self.gazetteer.find(text)]
+        return list(dict.fromkeys(english + self._sounds_alike(text, english)))
+
+    def _sounds_alike(self, text: str, forms: list[str]) -> list[str]:
+        found: list[str] = []
         known = " ".join(forms)
         for word in HANGUL.findall(text):
             word = PARTICLE.sub("", word)
@@ -183,9 +245,25 @@ class ReportQA:
             if len(word) < 3 or word in known or self._is_generic(word):
                 continue
             for name, _score in self.names.match(word, limit=2, min_score=PHONETIC_MIN):
-                if name not in forms:
-                    forms.append(name)
-        return forms
+                if name not in forms and name not in found:
+                    found.append(name)
+        return found
+
+    def _year_with_reports(self, rng: DateRange | None) -> DateRange | None:
+        """For a date written without a year ("8월 29일"), the latest year the store has reports
+        in that range: an archive reader asking about "October 10" means the one we covered."""
+        if rng is None or not rng.year_implied:
+            return rng
+        days = self.catalog.dates()
+        if not days:
+            return rng
+        shifted = rng
+        for back in range(1, 1 + rng.end.year - days[0].year + 1):
+            if any(shifted.start <= d <= shifted.end for d in days):
+                return shifted
+            step = relativedelta(years=back)
+            shifted = rng.model_copy(update={"start": rng.start - step, "end": rng.end - step})
+        return rng
 
     def _is_generic(self, text: str) -> bool:
         return all(tok in self._generic for tok in self.tokenizer.tokens(text))
@@ -396,3 +474,15 @@ def widen(rng: DateRange, days: int) -> DateRange:
     return DateRange(
         start=rng.start - timedelta(days=days), end=rng.end + timedelta(days=days), exact_day=False
     )
+
+
+def language_centroids(
+    vectors: dict[str, np.ndarray], chunks: dict[str, Chunk]
+) -> dict[str, np.ndarray]:
+    """The mean embedding of each language's chunks (see HybridSearcher.centroids)."""
+    by_lang: dict[str, list[np.ndarray]] = {}
+    for cid, vector in vectors.items():
+        chunk = chunks.get(cid)
+        if chunk is not None:
+            by_lang.setdefault(chunk.lang, []).append(vector)
+    return {lang: np.mean(rows, axis=0) for lang, rows in by_lang.items()}

@@ -94,3 +94,16 @@ def test_cli_batch_answers_one_json_line_per_query(slice_store, slice_data_dir, 
     assert main(["--data-dir", str(slice_data_dir), "ask", "--json", "--batch", str(batch)]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert [json.loads(line)["query"] for line in lines] == ["Il-76", "아브디이프카"]
+
+
+def test_a_date_without_a_year_means_the_latest_year_the_store_covers(qa):
+    """The newest report is from 2026; "10월 8일" has no report in 2025, but one in 2022."""
+    newest = qa.stats().newest
+    assert newest is not None and newest.year > 2022
+    for expression in ("10월 8일", "October 8"):
+        answer = qa.on_date(expression)
+        assert answer.results, expression
+        assert {r.report_date for r in answer.results} == {date(2022, 10, 8)}, expression
+        assert answer.note is None
+    asked = qa.ask("10월 8일 핵심 요점")
+    assert {r.report_date for r in asked.results} == {date(2022, 10, 8)}

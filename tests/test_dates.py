@@ -310,3 +310,22 @@ def test_never_raises_and_range_is_ordered(text, today):
         assert parsed.range.start <= parsed.range.end
     else:
         assert parsed.text == text
+
+
+@pytest.mark.parametrize(
+    ("text", "implied"),
+    [
+        ("8월 29일 헤르손", True),
+        ("what happened on October 10?", True),
+        ("between March and May", True),
+        ("2024년 1월 26일", False),
+        ("January 26, 2024", False),
+        ("between March and May 2022", False),
+        ("어제", False),
+        ("last week", False),
+    ],
+)
+def test_year_implied_says_whether_the_year_was_written(text, implied):
+    rng = parse_dates(text, T1).range
+    assert rng is not None
+    assert rng.year_implied is implied

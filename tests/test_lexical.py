@@ -292,3 +292,37 @@ def test_load_rejects_other_tokenizer_version(tokenizer, index, tmp_path, monkey
     monkeypatch.setattr(Tokenizer, "version", Tokenizer.version + 1)
     with pytest.raises(ValueError, match="rebuild"):
         LexicalIndex.load(tmp_path / "lex.npz", tokenizer)
+
+
+def test_partitioned_index_counts_term_rarity_within_each_language(tokenizer):
+    """A word every Korean passage has is common, however rare Korean passages are overall:
+    it must not outrank the English passage that matches the translated word."""
+    from retrieval.lexical import PartitionedLexicalIndex
+
+    korean = [f"러시아 국방부는 {i}번째 발표를 했습니다." for i in range(2)]
+    english = [f"Ukrainian forces repelled assault number {i} near the river." for i in range(34)]
+    english += [f"Occupation authorities issued passports in town {i}." for i in range(6)]
+    ids = [f"ko{i}" for i in range(len(korean))] + [f"en{i}" for i in range(len(english))]
+    texts = korean + english
+    langs = ["ko"] * len(korean) + ["en"] * len(english)
+    query = ["러시아 여권", "passports"]
+
+    plain = LexicalIndex(tokenizer)
+    plain.build(ids, texts)
+    assert plain.search(query, 3)[0][0].startswith("ko")  # the bias being fixed
+
+    parts = PartitionedLexicalIndex(tokenizer)
+    parts.build(ids, texts, langs)
+    ranked = parts.search(query, 3)
+    assert ranked[0][0] in {f"en{i}" for i in range(34, 40)}
+    assert len(parts) == len(ids)
+    assert [doc for doc, _ in parts.search(query, 50, lambda d: d.startswith("ko"))] == [
+        f"ko{i}" for i in range(2)
+    ]
+
+
+def test_partitioned_index_rejects_mismatched_lengths(tokenizer):
+    from retrieval.lexical import PartitionedLexicalIndex
+
+    with pytest.raises(ValueError):
+        PartitionedLexicalIndex(tokenizer).build(["a", "b"], ["x", "y"], ["en"])
