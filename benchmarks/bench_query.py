@@ -9,12 +9,12 @@ bot.formatting.format_answer.
 
 Figures: p50/p95/p99 of total latency (answer + formatting) and a breakdown. The components are
 measured by calling them directly with the very inputs the real call passed them (captured by
-thin wrappers around embedder.embed_queries, store.dense_search and qa.lexical.search):
+thin wrappers around embedder.embed_queries, qa.catalog.vectors.search and qa.lexical.search):
   query embedding  embedder.embed_queries
-  vector search    store.dense_search (Chroma HNSW query)
+  vector search    qa.catalog.vectors.search (exact, in-memory matrix of committed vectors)
   lexical search   qa.lexical.search (BM25)
   fusion+assembly  the rest of ask (measured inline: ask time minus the three calls above);
-                   its Chroma `get` of vectors (store.vectors) is shown on its own
+                   its vector look-ups (qa.catalog.vectors.vectors) are shown on their own
   formatting       bot.formatting.format_answer
 
 Then the same against a synthetic store of --synthetic chunks (default 200,000; 0 skips): the
@@ -252,9 +252,9 @@ _PROBES: dict = {}
 def install_probes(qa) -> dict:
     return {
         "embed": Probe(qa.embedder, "embed_queries"),
-        "dense": Probe(qa.store, "dense_search"),
+        "dense": Probe(qa.catalog.vectors, "search"),
         "lexical": Probe(qa.lexical, "search"),
-        "vectors": Probe(qa.store, "vectors"),
+        "vectors": Probe(qa.catalog.vectors, "vectors"),
     }
 
 
@@ -512,7 +512,7 @@ def rows_for(label: str, s: dict) -> list[list[object]]:
         r("  vector search", "dense_direct"),
         r("  lexical search", "lexical_direct"),
         r("  fusion+assembly", "fusion_assembly_inline"),
-        r("    of which store.vectors", "store_vectors_inline"),
+        r("    of which vector look-ups", "store_vectors_inline"),
         r("  formatting", "formatting"),
     ]
 

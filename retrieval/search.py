@@ -1,4 +1,5 @@
-"""Hybrid search: dense (e5 in Chroma) and lexical (BM25) rankings fused by reciprocal rank."""
+"""Hybrid search: dense (e5 vectors, retrieval.vectors) and lexical (BM25) rankings fused by
+reciprocal rank."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from retrieval.lexical import LexicalIndex, PartitionedLexicalIndex
+from retrieval.vectors import VectorIndex
 from store.embedding import Embedder
-from store.vector_store import ReportStore
 
 # 60 is the constant of the original RRF paper; it keeps one list's top hit from dominating.
 RRF_K = 60
@@ -26,13 +27,13 @@ class Hit:
 class HybridSearcher:
     def __init__(
         self,
-        store: ReportStore,
+        vectors: VectorIndex,
         embedder: Embedder,
         lexical: LexicalIndex | PartitionedLexicalIndex,
         centroids: dict[str, np.ndarray] | None = None,
         lang_of: Callable[[str], str | None] | None = None,
     ) -> None:
-        self.store = store
+        self.vectors = vectors
         self.embedder = embedder
         self.lexical = lexical
         # The mean vector of each language's chunks. A multilingual model scores text in the
@@ -47,7 +48,7 @@ class HybridSearcher:
         text: str,
         expansions: list[str],
         limit: int = 50,
-        where: dict | None = None,
+        dates: tuple[int, int] | None = None,
         allowed: Callable[[str], bool] | None = None,
         dense: bool = True,
         lexical: bool = True,
@@ -63,8 +64,7 @@ class HybridSearcher:
             query = " ".join([text, *extra]).strip()
             if query:
                 vector = self.embedder.embed_queries([query])[0]
-                ranked = self.store.dense_search(vector, limit * 2, where)
-                ranked = [(cid, sim) for cid, sim in ranked if allowed is None or allowed(cid)]
+                ranked = self.vectors.search(vector, limit * 2, dates, allowed)
                 ranked = self._debiased(vector, ranked)
                 for rank, (cid, sim) in enumerate(ranked[:limit]):
                     hit = hits.setdefault(cid, Hit(cid, 0.0))

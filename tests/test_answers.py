@@ -107,3 +107,22 @@ def test_a_date_without_a_year_means_the_latest_year_the_store_covers(qa):
         assert answer.note is None
     asked = qa.ask("10월 8일 핵심 요점")
     assert {r.report_date for r in asked.results} == {date(2022, 10, 8)}
+
+
+@pytest.mark.parametrize(
+    "term", ["Avdiivka", "아브디이프카", "Kherson", "Putin", "Wagner", "bridge", "크림", "drone"]
+)
+def test_topic_finds_exactly_the_takeaways_a_full_scan_finds(qa, term):
+    """MentionIndex (str.find, then the rule) agrees with checking every takeaway by the rule."""
+    import re
+
+    matchers: list[re.Pattern[str]] = qa.mention_matchers(term)
+    expected = []
+    for rid, views in qa.catalog.takeaways.items():
+        day = qa.catalog.reports[rid].report_date
+        for view in views:
+            if any(m.search(t) for t in view.texts.values() for m in matchers):
+                expected.append((day, view.position, rid))
+    expected.sort(key=lambda row: (-row[0].toordinal(), row[1]))
+    got = qa.topic(term, limit=1000).results
+    assert [(r.report_date, r.position, r.report_id) for r in got] == expected

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from retrieval.lexical import PartitionedLexicalIndex
 from retrieval.search import HybridSearcher
 from retrieval.tokenize import Tokenizer
+from retrieval.vectors import VectorIndex
 
 
 class FixedEmbedder:
@@ -17,19 +19,10 @@ class FixedEmbedder:
         return np.stack([self.vector for _ in texts])
 
 
-class FixedStore:
-    """dense_search as Chroma would answer it: cosine similarity, best first."""
-
-    def __init__(self, vectors: dict[str, np.ndarray]) -> None:
-        self.vectors = vectors
-
-    def dense_search(self, vector: np.ndarray, limit: int, where: dict | None = None):
-        ranked = sorted(
-            ((cid, float(v @ vector)) for cid, v in self.vectors.items()),
-            key=lambda pair: pair[1],
-            reverse=True,
-        )
-        return ranked[:limit]
+def index_of(vectors: dict[str, np.ndarray], days: dict[str, int] | None = None) -> VectorIndex:
+    ids = list(vectors)
+    dates = np.asarray([(days or {}).get(cid, 20240126) for cid in ids], dtype=np.int32)
+    return VectorIndex(ids, np.stack([vectors[cid] for cid in ids]), dates)
 
 
 def unit(*values: float) -> np.ndarray:
@@ -46,10 +39,10 @@ def test_dense_ranking_discounts_the_pull_of_the_questions_own_language():
         "en-other": unit(0.0, 0.1, 0.9),
     }
     langs = {"ko-other": "ko", "en-answer": "en", "en-other": "en"}
-    store = FixedStore(vectors)
+    store = index_of(vectors)
     lexical = PartitionedLexicalIndex(Tokenizer())
     lexical.build([], [], [])
-    assert store.dense_search(query, 3)[0][0] == "ko-other"  # raw similarity: language wins
+    assert store.search(query, 3)[0][0] == "ko-other"  # raw similarity: language wins
 
     centroids = {"ko": unit(1.0, 0.1, 0.1), "en": unit(0.0, 0.5, 0.5)}
     searcher = HybridSearcher(
@@ -57,13 +50,13 @@ def test_dense_ranking_discounts_the_pull_of_the_questions_own_language():
         FixedEmbedder(query),
         lexical,
         centroids,
-        langs.get,  # type: ignore[arg-type]
+        langs.get,
     )
     hits = searcher.search("질문", [], limit=3, lexical=False)
     assert [h.chunk_id for h in hits][0] == "en-answer"
-    assert {h.chunk_id: h.dense for h in hits}["ko-other"] == store.dense_search(query, 3)[0][1]
+    assert {h.chunk_id: h.dense for h in hits}["ko-other"] == store.search(query, 3)[0][1]
 
-    plain = HybridSearcher(store, FixedEmbedder(query), lexical)  # type: ignore[arg-type]
+    plain = HybridSearcher(store, FixedEmbedder(query), lexical)
     assert plain.search("질문", [], limit=3, lexical=False)[0].chunk_id == "ko-other"
 
 
@@ -77,8 +70,39 @@ def test_dense_hints_replace_expansions_in_the_embedded_query():
 
     lexical = PartitionedLexicalIndex(Tokenizer())
     lexical.build([], [], [])
-    store = FixedStore({"a": unit(1.0, 0.0)})
-    searcher = HybridSearcher(store, RecordingEmbedder(unit(1.0, 0.0)), lexical)  # type: ignore[arg-type]
+    store = index_of({"a": unit(1.0, 0.0)})
+    searcher = HybridSearcher(store, RecordingEmbedder(unit(1.0, 0.0)), lexical)
     searcher.search("아브디이프카", ["Avdiivka", "Авдіївка", "Авдеевка"], dense_hints=["Avdiivka"])
     searcher.search("아브디이프카", ["Avdiivka", "Авдіївка"])
     assert seen == ["아브디이프카 Avdiivka", "아브디이프카 Avdiivka Авдіївка"]
+
+
+def test_vector_index_is_exact_and_filters_by_date():
+    rng = np.random.default_rng(7)
+    matrix = rng.normal(size=(500, 16)).astype(np.float32)
+    matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
+    ids = [f"c{i}" for i in range(500)]
+    dates = np.asarray([20220101 + (i % 28) for i in range(500)], dtype=np.int32)
+    index = VectorIndex(ids, matrix, dates)
+    query = matrix[42]
+    expected = np.argsort(-(matrix @ query), kind="stable")[:10]
+    assert [cid for cid, _ in index.search(query, 10)] == [ids[i] for i in expected]
+    assert index.search(query, 1)[0] == ("c42", pytest.approx(1.0, abs=1e-5))
+
+    dated = index.search(query, 500, dates=(20220103, 20220104))
+    assert len(dated) == sum(1 for d in dates if 20220103 <= d <= 20220104)
+    assert all(20220103 <= dates[int(cid[1:])] <= 20220104 for cid, _ in dated)
+    sims = [s for _, s in dated]
+    assert sims == sorted(sims, reverse=True)
+
+    odd = index.search(query, 5, allowed=lambda cid: int(cid[1:]) % 2 == 1)
+    assert len(odd) == 5 and all(int(cid[1:]) % 2 == 1 for cid, _ in odd)
+    assert index.search(query, 5, dates=(20300101, 20300102)) == []
+    assert (
+        VectorIndex([], np.zeros((0, 0), np.float32), np.zeros(0, np.int32)).search(query, 3) == []
+    )
+
+
+def test_vector_index_rejects_misaligned_rows():
+    with pytest.raises(ValueError):
+        VectorIndex(["a", "b"], np.zeros((3, 4), np.float32), np.zeros(2, np.int32))
