@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -16,6 +17,7 @@ from retrieval.dates import DateRange, parse_dates
 from retrieval.gazetteer import Gazetteer
 from retrieval.language import LanguageDetector
 from retrieval.lexical import PartitionedLexicalIndex
+from retrieval.mentions import MentionIndex
 from retrieval.models import Answer, Result, StoreStats
 from retrieval.search import Hit, HybridSearcher
 from retrieval.tokenize import Tokenizer
@@ -89,7 +91,8 @@ class ReportQA:
         lexical.build(
             ids, [catalog.chunks[i].text for i in ids], [catalog.chunks[i].lang for i in ids]
         )
-        centroids = language_centroids(self.store.vectors(ids), catalog.chunks)
+        mentions = MentionIndex(catalog)
+        centroids = catalog.vectors.centroids(lambda cid: catalog.chunks[cid].lang)
         vocabulary: set[str] = set()
         for chunk in catalog.chunks.values():
             if chunk.lang == "en":
@@ -97,9 +100,10 @@ class ReportQA:
         with self._lock:
             self.catalog = catalog
             self.lexical = lexical
+            self.mentions = mentions
             self.names = NameIndex(sorted(vocabulary))
             self.searcher = HybridSearcher(
-                self.store, self.embedder, lexical, centroids, lambda cid: self._lang_of(cid)
+                catalog.vectors, self.embedder, lexical, centroids, lambda cid: self._lang_of(cid)
             )
 
     def _lang_of(self, chunk_id: str) -> str | None:
@@ -118,9 +122,9 @@ class ReportQA:
         if rng is not None and self._is_generic(text):
             return self._takeaways_in(rng, "ask", question, lang, limit)
         expansions = self.expand(text)
-        where, allowed = self._date_filter(rng)
+        dates, allowed = self._date_filter(rng)
         hits = self.searcher.search(
-            text or question, expansions, 60, where, allowed, dense_hints=self.dense_hints(text)
+            text or question, expansions, 60, dates, allowed, dense_hints=self.dense_hints(text)
         )
         candidates = self._candidates(hits)
         candidates = self._collapse_duplicates(candidates)
@@ -139,25 +143,21 @@ class ReportQA:
         limit = limit or 10
         term = term.strip()
         lang = lang or self.detector.detect(term)
-        matchers = self.mention_matchers(term)
-        found: list[tuple[TakeawayView, date]] = []
-        for rid, views in self.catalog.takeaways.items():
-            day = self.catalog.reports[rid].report_date
-            for view in views:
-                if any(m.search(t) for t in view.texts.values() for m in matchers):
-                    found.append((view, day))
-        found.sort(key=lambda pair: (pair[1], -pair[0].position), reverse=True)
-        results = [self._takeaway_result(view, lang, 1.0) for view, _ in found[:limit]]
+        forms = self._mention_forms(term)
+        found = self.mentions.find(forms, [_mention_pattern(f) for f in forms], limit)
+        results = [self._takeaway_result(view, lang, 1.0) for view, _ in found]
         note = None if results else "no_topic"
         return Answer(command="topic", query=term, lang=lang, results=results, note=note)
 
     def mention_matchers(self, term: str) -> list[re.Pattern[str]]:
         """Patterns for the term and its other names (what /topic and topic subscriptions
         count as "mentions the term")."""
+        return [_mention_pattern(f) for f in self._mention_forms(term)]
+
+    def _mention_forms(self, term: str) -> list[str]:
         term = term.strip()
         forms = self.expand(term) or [term]
-        forms = sorted({f for f in [term, *forms] if f}, key=len, reverse=True)
-        return [_mention_pattern(f) for f in forms]
+        return sorted({f for f in [term, *forms] if f}, key=len, reverse=True)
 
     def report_takeaways(
         self, report_id: str, lang: str = "en", terms: list[str] | None = None
@@ -268,18 +268,19 @@ class ReportQA:
     def _is_generic(self, text: str) -> bool:
         return all(tok in self._generic for tok in self.tokenizer.tokens(text))
 
-    def _date_filter(self, rng: DateRange | None) -> tuple[dict | None, object]:
+    def _date_filter(
+        self, rng: DateRange | None
+    ) -> tuple[tuple[int, int] | None, Callable[[str], bool] | None]:
+        """The range as YYYYMMDD bounds (for the vector index) and as a chunk-id predicate."""
         if rng is None:
             return None, None
-        lo, hi = date_to_int(rng.start), date_to_int(rng.end)
         chunks = self.catalog.chunks
-        where = {"$and": [{"report_date_int": {"$gte": lo}}, {"report_date_int": {"$lte": hi}}]}
 
         def allowed(cid: str) -> bool:
             chunk = chunks.get(cid)
             return chunk is not None and rng.start <= chunk.report_date <= rng.end
 
-        return where, allowed
+        return (date_to_int(rng.start), date_to_int(rng.end)), allowed
 
     # ---- answer assembly -------------------------------------------------------------------
 
@@ -326,7 +327,7 @@ class ReportQA:
         for p in wanted:
             for view in self.catalog.takeaways[p.report_id]:
                 ids += view.chunk_ids
-        vectors = self.store.vectors(list(dict.fromkeys(ids)))
+        vectors = self.catalog.vectors.vectors(list(dict.fromkeys(ids)))
         out: dict[str, TakeawayView] = {}
         for p in wanted:
             pv = vectors.get(p.id)
@@ -346,7 +347,7 @@ class ReportQA:
         dates, at the rank of the best of them."""
         head = units[:30]
         ids = [_english_chunk(u) for u in head]
-        vectors = self.store.vectors([i for i in ids if i])
+        vectors = self.catalog.vectors.vectors([i for i in ids if i])
         kept: list[tuple[Candidate, np.ndarray | None]] = []
         for unit, cid in zip(head, ids, strict=True):
             vec = vectors.get(cid) if cid else None
@@ -474,15 +475,3 @@ def widen(rng: DateRange, days: int) -> DateRange:
     return DateRange(
         start=rng.start - timedelta(days=days), end=rng.end + timedelta(days=days), exact_day=False
     )
-
-
-def language_centroids(
-    vectors: dict[str, np.ndarray], chunks: dict[str, Chunk]
-) -> dict[str, np.ndarray]:
-    """The mean embedding of each language's chunks (see HybridSearcher.centroids)."""
-    by_lang: dict[str, list[np.ndarray]] = {}
-    for cid, vector in vectors.items():
-        chunk = chunks.get(cid)
-        if chunk is not None:
-            by_lang.setdefault(chunk.lang, []).append(vector)
-    return {lang: np.mean(rows, axis=0) for lang, rows in by_lang.items()}
