@@ -571,7 +571,6 @@ async def run_bot(
     args: argparse.Namespace, settings: Any, qa: Any, conn: Any, plan: dict[str, Any]
 ) -> dict[str, Any]:
     from pydantic import SecretStr
-    from telegram.ext import AIORateLimiter
 
     from bot.telegram_app import ALLOWED_UPDATES, build_application
 
@@ -583,6 +582,8 @@ async def run_bot(
     }
     if args.global_rate_limit is not None:  # what-if
         update["global_rate_limit_per_minute"] = args.global_rate_limit
+    if args.overall_max_rate is not None:  # what-if: Telegram's cap does not bind a local server
+        update["telegram_messages_per_second"] = args.overall_max_rate
     bot_settings = settings.model_copy(update=update)
     shipped = type(settings)(_env_file=None)
     bot_limits = {
@@ -599,10 +600,6 @@ async def run_bot(
     }
     timed_qa = TimedQA(qa)
     application = build_application(bot_settings, timed_qa)
-    if args.overall_max_rate is not None:  # what-if: the product's limiter with another cap
-        application.bot._rate_limiter = AIORateLimiter(
-            overall_max_rate=args.overall_max_rate, max_retries=3
-        )
     limiter = make_timed_limiter(application.bot._rate_limiter)
     application.bot._rate_limiter = limiter
     capture = Capture()
@@ -681,11 +678,10 @@ async def run_bot(
             ],
             "bot_limits": bot_limits,
             "rate_limiter": (
-                "product AIORateLimiter(max_retries=3): overall 30 req/s on every request "
-                "with a chat_id"
-                if args.overall_max_rate is None
-                else f"what-if AIORateLimiter(overall_max_rate={args.overall_max_rate}, "
-                "max_retries=3)"
+                f"product AIORateLimiter: overall {bot_settings.telegram_messages_per_second:g} "
+                f"req/s (Settings.telegram_messages_per_second); typing indicator after "
+                f"{bot_settings.typing_delay:g} s"
+                + ("" if args.overall_max_rate is None else " (what-if)")
             ),
         }
     )
@@ -949,8 +945,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--overall-max-rate",
         type=float,
         default=None,
-        help="what-if: replace the bot's AIORateLimiter by one with this overall "
-        "requests/s (0 = no overall limit); not the product's configuration",
+        help="what-if: Settings.telegram_messages_per_second for this run (0 = no overall "
+        "limit); the product keeps Telegram's 30/s",
     )
     p.add_argument(
         "--global-rate-limit",

@@ -23,12 +23,41 @@ examples:
   reportbot date "2024년 1월 26일"              one report's takeaways
   reportbot ask --json --batch questions.txt    one answer (JSON line) per input line
   reportbot stats --json
+  reportbot watch ~/isw-reports https://example.org/isw.rss   ingest new reports as they come
   reportbot eval benchmarks/eval/questions.jsonl
   reportbot export backup.tar.gz                a consistent copy of the store in one file
   reportbot --data-dir .data-new import backup.tar.gz
 
 settings come from the environment or .env (REPORTBOT_DATA_DIR, REPORTBOT_EMBEDDING_MODEL,
 REPORTBOT_CHROMA_URL, TELEGRAM_BOT_TOKEN, ...); see README.md.
+"""
+
+
+WATCH_HELP = """\
+Polls each SOURCE every --interval seconds and ingests the new reports it finds, exactly once
+however many sources carry the same report:
+
+  a folder           new or changed report files (.html .htm .md .markdown .txt); a file that
+                     is still being written waits for the next round
+  a report page URL  fetched again each round, but read only when it changed (ETag,
+                     Last-Modified, content)
+  a feed URL         RSS/Atom, or an HTML page listing reports: the report pages it links to on
+                     its own site whose title or address matches REPORTBOT_WATCH_LINK_PATTERN
+                     (default: "campaign assessment"), at most REPORTBOT_WATCH_MAX_ITEMS a round
+
+What was seen is remembered in DATA_DIR/watch (fetched pages are saved there too), so a restart
+reads nothing twice. A source that fails (server down, page too large or not a report) is
+reported and the others go on.
+
+This command only ingests. Pushing new reports to the chats that sent /subscribe is the bot's
+job: `reportbot run` (TELEGRAM_BOT_TOKEN set) watches REPORTBOT_WATCH itself, and also
+announces the reports this command or `reportbot ingest` put into the same data folder, within
+REPORTBOT_WATCH_INTERVAL seconds.
+
+examples:
+  reportbot watch ~/isw-reports --once          one round (for cron); exit status 1 on errors
+  reportbot watch https://example.org/isw.rss --interval 600
+  REPORTBOT_WATCH=~/isw-reports,https://example.org/isw.rss reportbot watch
 """
 
 
@@ -78,6 +107,28 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("date", help="one report's takeaways: 2024-01-26, '2024년 1월 26일', ...")
     p.add_argument("expression")
     _output_options(p)
+    p = sub.add_parser(
+        "watch",
+        help="poll folders and URLs (pages, feeds) for new reports and ingest them",
+        description=WATCH_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "sources",
+        nargs="*",
+        metavar="SOURCE",
+        help="a folder, a report page URL or a feed/index URL (default: REPORTBOT_WATCH)",
+    )
+    p.add_argument("--once", action="store_true", help="one round, then exit")
+    p.add_argument(
+        "--interval",
+        type=float,
+        metavar="SECONDS",
+        help="seconds between rounds (default: REPORTBOT_WATCH_INTERVAL, 900)",
+    )
+    p.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress bar; print only what was found"
+    )
     p = sub.add_parser("stats", help="what the store holds")
     p.add_argument("--json", action="store_true")
     sub.add_parser("chat", help="the bot's conversation in this terminal (no token needed)")

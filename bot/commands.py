@@ -6,12 +6,13 @@ import argparse
 import json
 import os
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.formatting import format_answer
 from bot.settings import Settings
-from bot.wiring import build_qa, ingest_sample, load_embedder, open_store
+from bot.wiring import build_qa, ingest_sample, load_embedder, make_watcher, open_store
 from retrieval.models import Answer
 
 if TYPE_CHECKING:
@@ -24,6 +25,7 @@ from store.vector_store import (
     open_client,
     remembered_sources,
 )
+from store.watch import WatchRound, check_source
 
 # The file list of a reindex in progress (see `reindex`), in the data folder.
 REINDEX_SOURCES = "reindex-sources.json"
@@ -38,6 +40,8 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return reindex(settings)
     if args.command in ("export", "import"):
         return backup(args, settings)
+    if args.command == "watch":
+        _check_watch_args(args, settings)
     try:
         store = open_store(settings)
     except StoreMismatchError as err:
@@ -45,6 +49,8 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "stats":
         return stats(args, settings, store)
     embedder = load_embedder(settings)
+    if args.command == "watch":
+        return watch(args, settings, store, embedder)
     if args.command == "ingest":
         select = (lambda reports: newest(reports, args.newest)) if args.newest else None
         summary = ingest(args.paths, store, embedder, progress=not args.quiet, select=select)
@@ -116,6 +122,56 @@ def report_summary(summary: IngestSummary) -> int:
         print(f"failed: {outcome.path}: {outcome.reason}", file=sys.stderr)
     print(summary.line())
     return 1 if summary.failed else 0
+
+
+def _check_watch_args(args: argparse.Namespace, settings: Settings) -> None:
+    """Refuse a useless `watch` before the embedding model is loaded."""
+    if not (args.sources or settings.watch):
+        raise UserError("nothing to watch: give SOURCE... or set REPORTBOT_WATCH")
+    if args.interval is not None and args.interval <= 0:
+        raise UserError("--interval must be more than 0 seconds")
+    for spec in args.sources or settings.watch:
+        try:
+            check_source(spec)
+        except ValueError as err:
+            raise UserError(str(err)) from err
+
+
+def watch(
+    args: argparse.Namespace, settings: Settings, store: ReportStore, embedder: Embedder
+) -> int:
+    """`watch`: ingest what is new at the sources, every --interval seconds (or --once)."""
+    sources = list(args.sources or settings.watch)
+    interval = args.interval or settings.watch_interval
+    try:
+        watcher = make_watcher(settings, sources)
+    except ValueError as err:
+        raise UserError(str(err)) from err
+    with watcher:
+        if not args.once:
+            print(f"watching {len(sources)} source(s) every {interval:g} s (Ctrl-C stops)")
+        while True:
+            found = watcher.run_once(store, embedder, progress=not args.quiet)
+            status = report_round(found, quiet=args.quiet)
+            if args.once:
+                return status
+            time.sleep(interval)
+
+
+def report_round(found: WatchRound, quiet: bool = False) -> int:
+    """Print a watch round: one line per source, then what ingest did; 1 if anything failed."""
+    stamp = time.strftime("%H:%M:%S")
+    new = any(s.files for s in found.sources)
+    for source in found.sources:
+        if source.error or source.files or source.problems or not quiet:
+            print(f"{stamp}  {source.line()}", file=sys.stderr if source.error else sys.stdout)
+        for problem in source.problems:
+            print(f"    {problem}", file=sys.stderr)
+    for outcome in found.summary.failed:
+        print(f"failed: {outcome.path}: {outcome.reason}", file=sys.stderr)
+    if new or not quiet:
+        print(f"{stamp}  {found.summary.line()}", flush=True)
+    return 1 if found.errors or found.summary.failed else 0
 
 
 def stats(args: argparse.Namespace, settings: Settings, store: ReportStore) -> int:

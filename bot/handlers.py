@@ -9,6 +9,10 @@ stickers, photos and other non-text messages get a short "text only" reply in a 
 are ignored in groups. Admins (settings.admin_ids) may send a report file in a private chat: it is
 checked (size, name, content), saved under data_dir/uploads and ingested.
 
+/subscribe [TERM] and /unsubscribe [TERM]: a chat gets each new report's takeaways (only those
+that mention TERM) in the language it subscribed in; bot/news.py finds new reports and sends them,
+bot/subscriptions.py keeps the subscriptions. A report an admin uploads is announced the same way.
+
 Sending an answer: a 5xx from Telegram or a connection error means Telegram did not take it, so
 it is sent again (settings.send_retries, with backoff). A read timeout is different: Telegram got
 the request and may have delivered it, so it is *not* sent again (a duplicate is worse than the
@@ -50,6 +54,7 @@ from telegram.ext import (
 from bot.i18n import label
 from bot.ratelimit import SlidingWindowLimiter
 from bot.settings import Settings
+from bot.subscriptions import MAX_TOPICS_PER_CHAT, SubscriptionStore, TooManyTopics, normalize_topic
 from bot.telegram_format import (
     command_name,
     escape,
@@ -108,6 +113,11 @@ class BotDeps:
     global_limiter: SlidingWindowLimiter | None = None
     # One upload is ingested at a time.
     upload_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # New-report subscriptions (bot/subscriptions.py); None: /subscribe is not offered.
+    subscriptions: SubscriptionStore | None = None
+    # Finds reports that are news and queues them for subscribers (bot/news.py): called after
+    # an upload was ingested and after a /subscribe.
+    announce: Callable[[], Awaitable[int]] | None = None
 
 
 @dataclass
@@ -177,6 +187,8 @@ def register(application: Application) -> None:
     application.add_handler(CommandHandler("topic", topic_command, NEW_MESSAGES))
     application.add_handler(CommandHandler("date", date_command, NEW_MESSAGES))
     application.add_handler(CommandHandler("stats", stats_command, NEW_MESSAGES))
+    application.add_handler(CommandHandler("subscribe", subscribe_command, NEW_MESSAGES))
+    application.add_handler(CommandHandler("unsubscribe", unsubscribe_command, NEW_MESSAGES))
     application.add_handler(
         MessageHandler(filters.COMMAND & NEW_MESSAGES & CommandForBot(), unknown_command)
     )
@@ -257,6 +269,67 @@ async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         return
     stats = await asyncio.to_thread(deps(context).qa.stats)
     await _reply(update, context, stats_text(stats, _lang(update)))
+
+
+async def subscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/subscribe: each new report's takeaways; /subscribe TERM: only new takeaways that mention
+    TERM. In the language of the command (else the user's Telegram language)."""
+    d = deps(context)
+    chat = update.effective_chat
+    if chat is None or d.subscriptions is None:
+        return
+    topic = normalize_topic(" ".join(context.args or []))
+    lang = _lang(update)
+    settings = d.settings
+    if len(topic) > settings.max_argument_chars or len(topic.split()) > settings.max_topic_words:
+        text = label(
+            lang,
+            "topic_too_long",
+            words=settings.max_topic_words,
+            chars=settings.max_argument_chars,
+        )
+        await _reply(update, context, escape(text))
+        return
+    if not await admitted(update, context, questions=False):
+        return
+    try:
+        await asyncio.to_thread(d.subscriptions.subscribe, chat.id, topic, lang)
+    except TooManyTopics:
+        text = label(lang, "too_many_topics", count=MAX_TOPICS_PER_CHAT)
+        await _reply(update, context, escape(text))
+        return
+    text = label(lang, "subscribed_topic", topic=topic) if topic else label(lang, "subscribed")
+    await _reply(update, context, escape(text))
+    if d.announce is not None:
+        # The first subscription takes stock of the reports already there (they are not news).
+        await d.announce()
+
+
+async def unsubscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/unsubscribe: every subscription of the chat; /unsubscribe TERM: that topic only."""
+    d = deps(context)
+    chat = update.effective_chat
+    if chat is None or d.subscriptions is None:
+        return
+    if not await admitted(update, context, questions=False):
+        return
+    topic = normalize_topic(" ".join(context.args or []))[: d.settings.max_argument_chars]
+    lang = _lang(update)
+    removed = await asyncio.to_thread(d.subscriptions.unsubscribe, chat.id, topic or None)
+    if removed:
+        text = (
+            label(lang, "unsubscribed_topic", topic=topic) if topic else label(lang, "unsubscribed")
+        )
+    elif topic:
+        left = await asyncio.to_thread(d.subscriptions.subscriptions, chat.id)
+        names = ", ".join(f"“{s.topic}”" if s.topic else label(lang, "all_reports") for s in left)
+        if names:
+            text = label(lang, "not_subscribed_topic", topic=topic, topics=names)
+        else:
+            text = label(lang, "not_subscribed")
+    else:
+        text = label(lang, "not_subscribed")
+    await _reply(update, context, escape(text))
 
 
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -386,7 +459,8 @@ async def admitted(
 
 @asynccontextmanager
 async def typing(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> AsyncIterator[None]:
-    """Telegram shows "typing…" for about five seconds: repeat it until the answer is ready."""
+    """Telegram shows "typing…" for about five seconds: repeat it until the answer is ready.
+    Not at all when the answer is ready within settings.typing_delay."""
 
     async def send() -> None:
         try:
@@ -399,8 +473,12 @@ async def typing(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> AsyncItera
             await asyncio.sleep(TYPING_EVERY)
             await send()
 
-    await send()
-    task = asyncio.create_task(keep_typing())
+    async def first_after_delay() -> None:
+        await asyncio.sleep(deps(context).settings.typing_delay)
+        await send()
+        await keep_typing()
+
+    task = asyncio.create_task(first_after_delay())
     try:
         yield
     finally:
@@ -455,6 +533,8 @@ async def upload_document(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         await asyncio.to_thread(d.qa.refresh)
     log.info("Upload %s by admin %s: %s", name, update.effective_user.id, summary.line())
     await _reply(update, context, escape(upload_summary(lang, name, path, summary)))
+    if d.announce is not None and (summary.count("added") or summary.count("updated")):
+        await d.announce()  # a new report is pushed to subscribers like a watched one
 
 
 async def _too_large(

@@ -44,6 +44,9 @@ LABELS: dict[str, dict[str, str]] = {
         "/latest [N] — the newest report's takeaways\n"
         "/topic TERM — takeaways that mention a term, newest first\n"
         "/date 2024-01-26 — one report's takeaways\n"
+        "/subscribe [TERM] — each new report's takeaways as it comes out (only those that "
+        "mention TERM)\n"
+        "/unsubscribe — stop them\n"
         "/help — this message\n\n"
         "In a group, mention me or reply to one of my messages.",
         "usage_topic": "Usage: /topic TERM — e.g. /topic Avdiivka",
@@ -52,6 +55,22 @@ LABELS: dict[str, dict[str, str]] = {
         "expired": "This answer has expired. Please ask again.",
         "back": "Back",
         "stats": "{reports} reports ({oldest} … {newest}), {takeaways} takeaways",
+        "subscribed": "Subscribed: when a new report comes out, I will send you its key takeaways "
+        "here. /unsubscribe stops this.",
+        "subscribed_topic": "Subscribed to “{topic}”: when a new report's key takeaways mention it, "
+        "I will send you those takeaways here. /unsubscribe {topic} stops this.",
+        "unsubscribed": "Unsubscribed: no more new reports from me.",
+        "unsubscribed_topic": "Unsubscribed from “{topic}”.",
+        "not_subscribed": "There is no subscription to stop. /subscribe starts one.",
+        "not_subscribed_topic": "You do not follow “{topic}”. You follow: {topics}",
+        "too_many_topics": "You already follow {count} topics, the most I keep. /unsubscribe one "
+        "of them first.",
+        "all_reports": "every new report",
+        "news": "New report of {date}",
+        "news_topic": "New report of {date}: takeaways that mention {topics}",
+        "news_more": "… and {count} more: /date {date}",
+        "cmd_subscribe": "Each new report's takeaways as it comes out (optionally on a topic)",
+        "cmd_unsubscribe": "Stop the new-report messages",
         "cmd_latest": "The newest report's key takeaways",
         "cmd_topic": "Takeaways that mention a term, newest first",
         "cmd_date": "One report's takeaways, e.g. /date 2024-01-26",
@@ -97,6 +116,9 @@ LABELS: dict[str, dict[str, str]] = {
         "/latest [N] — 가장 최근 보고서의 핵심 요점\n"
         "/topic 용어 — 그 용어를 언급한 핵심 요점 (최신순)\n"
         "/date 2024-01-26 — 그 날짜 보고서의 핵심 요점 (/date 1월 26일 도 됩니다)\n"
+        "/subscribe [용어] — 새 보고서가 나오면 핵심 요점 받기 (용어를 주면 그 용어를 언급한 "
+        "요점만)\n"
+        "/unsubscribe — 받기 중지\n"
         "/help — 이 도움말\n\n"
         "그룹에서는 저를 @멘션하거나 제 메시지에 답장해 주세요.",
         "usage_topic": "사용법: /topic 용어 — 예: /topic 아브디이프카",
@@ -105,6 +127,22 @@ LABELS: dict[str, dict[str, str]] = {
         "expired": "이 답변은 만료되었습니다. 다시 질문해 주세요.",
         "back": "이전",
         "stats": "보고서 {reports}건 ({oldest} … {newest}), 핵심 요점 {takeaways}개",
+        "subscribed": "구독했습니다. 새 보고서가 나오면 핵심 요점을 여기로 보내 드립니다. "
+        "/unsubscribe 로 멈출 수 있습니다.",
+        "subscribed_topic": "“{topic}” 구독: 새 보고서의 핵심 요점이 이를 언급하면 그 요점을 보내 "
+        "드립니다. /unsubscribe {topic} 로 멈출 수 있습니다.",
+        "unsubscribed": "구독을 취소했습니다. 더 이상 새 보고서를 보내지 않습니다.",
+        "unsubscribed_topic": "“{topic}” 구독을 취소했습니다.",
+        "not_subscribed": "취소할 구독이 없습니다. /subscribe 로 구독할 수 있습니다.",
+        "not_subscribed_topic": "“{topic}”은(는) 구독 중이 아닙니다. 구독 중: {topics}",
+        "too_many_topics": "이미 주제 {count}개를 구독 중입니다(최대). 먼저 /unsubscribe 로 하나를 "
+        "취소해 주세요.",
+        "all_reports": "모든 새 보고서",
+        "news": "{date} 새 보고서",
+        "news_topic": "{date} 새 보고서: {topics} 언급 핵심 요점",
+        "news_more": "… 외 {count}개: /date {date}",
+        "cmd_subscribe": "새 보고서의 핵심 요점 받기 (주제 지정 가능)",
+        "cmd_unsubscribe": "새 보고서 받기 중지",
         "cmd_latest": "가장 최근 보고서의 핵심 요점",
         "cmd_topic": "용어를 언급한 핵심 요점 (최신순)",
         "cmd_date": "그 날짜 보고서의 핵심 요점, 예: /date 2024-01-26",
@@ -149,6 +187,9 @@ LABELS: dict[str, dict[str, str]] = {
         "/latest [N] — висновки найновішого звіту\n"
         "/topic ТЕРМІН — висновки, що згадують термін, від найновіших\n"
         "/date 2024-01-26 — висновки звіту за дату\n"
+        "/subscribe [ТЕРМІН] — висновки кожного нового звіту, щойно він вийде (лише ті, що "
+        "згадують ТЕРМІН)\n"
+        "/unsubscribe — припинити\n"
         "/help — ця довідка\n\n"
         "У групі згадайте мене або дайте відповідь на моє повідомлення.",
         "usage_topic": "Використання: /topic ТЕРМІН — напр. /topic Авдіївка",
@@ -157,6 +198,22 @@ LABELS: dict[str, dict[str, str]] = {
         "expired": "Ця відповідь застаріла. Запитайте ще раз.",
         "back": "Назад",
         "stats": "Звітів: {reports} ({oldest} … {newest}), висновків: {takeaways}",
+        "subscribed": "Підписку оформлено: коли вийде новий звіт, я надішлю сюди його головні "
+        "висновки. /unsubscribe — скасувати.",
+        "subscribed_topic": "Підписка на «{topic}»: коли головні висновки нового звіту згадають "
+        "це, я надішлю їх сюди. /unsubscribe {topic} — скасувати.",
+        "unsubscribed": "Підписку скасовано: нових звітів більше не надсилатиму.",
+        "unsubscribed_topic": "Підписку на «{topic}» скасовано.",
+        "not_subscribed": "Немає підписки, яку можна скасувати. /subscribe — підписатися.",
+        "not_subscribed_topic": "Ви не підписані на «{topic}». Ваші підписки: {topics}",
+        "too_many_topics": "Ви вже стежите за {count} темами — це максимум. Спершу скасуйте одну "
+        "через /unsubscribe.",
+        "all_reports": "усі нові звіти",
+        "news": "Новий звіт за {date}",
+        "news_topic": "Новий звіт за {date}: висновки, що згадують {topics}",
+        "news_more": "… і ще {count}: /date {date}",
+        "cmd_subscribe": "Висновки кожного нового звіту (можна за темою)",
+        "cmd_unsubscribe": "Більше не надсилати нові звіти",
         "cmd_latest": "Висновки найновішого звіту",
         "cmd_topic": "Висновки, що згадують термін",
         "cmd_date": "Висновки звіту за дату, напр. /date 2024-01-26",
@@ -201,6 +258,9 @@ LABELS: dict[str, dict[str, str]] = {
         "/latest [N] — выводы самого нового отчёта\n"
         "/topic ТЕРМИН — выводы, упоминающие термин, от новых к старым\n"
         "/date 2024-01-26 — выводы отчёта за дату\n"
+        "/subscribe [ТЕРМИН] — выводы каждого нового отчёта, как только он выйдет (только "
+        "упоминающие ТЕРМИН)\n"
+        "/unsubscribe — прекратить\n"
         "/help — эта справка\n\n"
         "В группе упомяните меня или ответьте на моё сообщение.",
         "usage_topic": "Использование: /topic ТЕРМИН — напр. /topic Авдеевка",
@@ -209,6 +269,22 @@ LABELS: dict[str, dict[str, str]] = {
         "expired": "Этот ответ устарел. Спросите ещё раз.",
         "back": "Назад",
         "stats": "Отчётов: {reports} ({oldest} … {newest}), выводов: {takeaways}",
+        "subscribed": "Подписка оформлена: когда выйдет новый отчёт, я пришлю сюда его главные "
+        "выводы. /unsubscribe — отменить.",
+        "subscribed_topic": "Подписка на «{topic}»: когда главные выводы нового отчёта упомянут "
+        "это, я пришлю их сюда. /unsubscribe {topic} — отменить.",
+        "unsubscribed": "Подписка отменена: новых отчётов больше не пришлю.",
+        "unsubscribed_topic": "Подписка на «{topic}» отменена.",
+        "not_subscribed": "Нет подписки, которую можно отменить. /subscribe — подписаться.",
+        "not_subscribed_topic": "Вы не подписаны на «{topic}». Ваши подписки: {topics}",
+        "too_many_topics": "Вы уже следите за {count} темами — это максимум. Сначала отмените "
+        "одну через /unsubscribe.",
+        "all_reports": "все новые отчёты",
+        "news": "Новый отчёт за {date}",
+        "news_topic": "Новый отчёт за {date}: выводы, упоминающие {topics}",
+        "news_more": "… и ещё {count}: /date {date}",
+        "cmd_subscribe": "Выводы каждого нового отчёта (можно по теме)",
+        "cmd_unsubscribe": "Больше не присылать новые отчёты",
         "cmd_latest": "Выводы самого нового отчёта",
         "cmd_topic": "Выводы, упоминающие термин",
         "cmd_date": "Выводы отчёта за дату, напр. /date 2024-01-26",

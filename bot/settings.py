@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated
 
@@ -65,5 +66,42 @@ class Settings(BaseSettings):
     send_retry_delay: float = 0.5
     # Seconds to wait for Telegram's answer to a Bot API call (not getUpdates).
     telegram_read_timeout: float = 5.0
+    # Messages per second to all chats together (Telegram allows about 30; the bot queues the
+    # rest). Raise it only for a self-hosted Bot API server or a benchmark. 0 = no limiter.
+    telegram_messages_per_second: float = 30.0
+    # "typing…" only when an answer takes longer than this (seconds): most take well under it,
+    # and every chat action counts against the messages per second above.
+    typing_delay: float = 0.4
 
-    _split = field_validator("samples", "allowed_chat_ids", "admin_ids", mode="before")(_split_csv)
+    # New reports by themselves: folders and http(s) URLs (report pages, RSS/Atom feeds or index
+    # pages listing report pages), comma-separated; polled every watch_interval seconds by the
+    # bot (and `reportbot watch`).
+    watch: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    watch_interval: float = Field(900.0, gt=0)
+    watch_timeout: float = Field(20.0, gt=0)  # seconds for one HTTP request
+    watch_max_bytes: int = 5_000_000  # a larger page or feed is refused
+    # Report links fetched per feed or index page and round (a first look at a long archive
+    # takes several rounds instead of one huge one).
+    watch_max_items: int = 20
+    # A feed or index link is followed only if its title or address matches (ISW's feed also
+    # lists other publications).
+    watch_link_pattern: str = r"(?i)campaign[\s_-]*assessment"
+    # Pushing new reports to subscribers: at most this many messages a second (Telegram allows
+    # about 30; the rest is left for answers), one a second per chat.
+    push_per_second: int = Field(20, ge=1, le=30)
+    # A message Telegram did not take (5xx, no connection) is tried again this many times,
+    # waiting send_retry_delay, twice that, ... (at most 5 minutes) in between.
+    push_retries: int = 8
+
+    _split = field_validator("samples", "allowed_chat_ids", "admin_ids", "watch", mode="before")(
+        _split_csv
+    )
+
+    @field_validator("watch_link_pattern")
+    @classmethod
+    def _regex(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as err:
+            raise ValueError(f"not a regular expression: {err}") from err
+        return value

@@ -23,7 +23,7 @@ from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 from telegram.request import HTTPXRequest
 
-from bot import handlers
+from bot import handlers, news
 from bot.i18n import label
 from bot.ratelimit import SlidingWindowLimiter
 from bot.settings import Settings
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-COMMANDS = ("latest", "topic", "date", "stats", "help")
+COMMANDS = ("latest", "topic", "date", "subscribe", "unsubscribe", "stats", "help")
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 REDACTED = "<redacted>"
 
@@ -192,21 +192,38 @@ def build_application(
         .read_timeout(settings.telegram_read_timeout)
         .get_updates_request(TolerantUpdatesRequest())
         # Telegram's own flood limits: queue requests, retry on 429 RetryAfter.
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .rate_limiter(rate_limiter(settings))
         # One slow question must not hold up other chats (qa runs in a thread).
         .concurrent_updates(concurrent_updates)
         .post_init(post_init)
+        .post_shutdown(post_shutdown)
         .build()
     )
-    application.bot_data[handlers.DEPS_KEY] = handlers.BotDeps(
+    deps = handlers.BotDeps(
         qa=qa,
         settings=settings,
         limiter=SlidingWindowLimiter(settings.rate_limit_per_minute, 60.0, clock),
         clock=clock,
         global_limiter=SlidingWindowLimiter(settings.global_rate_limit_per_minute, 60.0, clock),
     )
+    application.bot_data[handlers.DEPS_KEY] = deps
     handlers.register(application)
+    # Watching the sources (settings.watch) and pushing new reports to subscribers (JobQueue).
+    news.attach(application, settings, qa, deps)
     return application
+
+
+def rate_limiter(settings: Settings) -> AIORateLimiter:
+    """Telegram's flood limits: requests beyond them wait in a queue; a 429 is retried after
+    its retry_after. Groups keep PTB's default of 20 messages a minute."""
+    rate = settings.telegram_messages_per_second
+    if rate <= 0:
+        return AIORateLimiter(overall_max_rate=0, overall_time_period=1, max_retries=3)
+    # AIORateLimiter counts whole requests per period: 30/s is 30 per 1 s; 0.5/s is 1 per 2 s.
+    period = max(1.0, 1.0 / rate)
+    return AIORateLimiter(
+        overall_max_rate=max(1.0, rate * period), overall_time_period=period, max_retries=3
+    )
 
 
 def bot_commands(lang: str) -> list[BotCommand]:
@@ -220,6 +237,13 @@ async def post_init(application: Application) -> None:
         await application.bot.set_my_commands(bot_commands("ko"), language_code="ko")
     except TelegramError as err:
         log.warning("Could not set the command menu: %s", err)
+
+
+async def post_shutdown(application: Application) -> None:
+    """At the end: close the watcher's HTTP connections."""
+    found = application.bot_data.get(news.NEWS_KEY)
+    if found is not None:
+        found.close()
 
 
 def run_bot(settings: Settings, qa: ReportQA) -> None:

@@ -164,6 +164,39 @@ def stats_text(stats: StoreStats, lang: str) -> str:
     )
 
 
+def news_html(answer: Answer, topics: list[str] | None = None, limit: int = MAX_MESSAGE) -> str:
+    """A new report's announcement as one message (a push is one message, not pages): the report's
+    date and linked title, then its takeaways, numbered. Takeaways that do not fit are left to
+    `/date DAY`, which the last line names. `topics`: the subscriber's, named in the header."""
+    if not answer.results:
+        raise ValueError("nothing to announce")
+    first, lang = answer.results[0], answer.lang
+    day = first.report_date.isoformat()
+    if topics:
+        quoted = ", ".join(f"“{t}”" for t in topics)
+        header = label(lang, "news_topic", date=day, topics=quoted)
+    else:
+        header = label(lang, "news", date=day)
+    head = f"<b>{escape(header)}</b>\n{source_html(first, lang)}"
+    note = note_text(lang, answer.note, answer.query)
+    if note:
+        head += f"\n<i>{escape(note)}</i>"
+    blocks = []
+    for i, result in enumerate(answer.results, 1):
+        marker = ""
+        if result.lang != lang and lang in ("ko", "uk", "ru"):
+            marker = " " + escape(label(lang, "only_english"))
+        blocks.append(f"<b>{i}.</b> {escape(result.text)}{marker}")
+    text = PAGE_SEPARATOR.join([head, *blocks])
+    keep = len(blocks)
+    while tg_len(text) > limit and keep > 0:
+        keep -= 1
+        more = label(lang, "news_more", count=len(blocks) - keep, date=day)
+        text = PAGE_SEPARATOR.join([head, *blocks[:keep], f"<i>{escape(more)}</i>"])
+    # Only a header longer than a message is left to cut (never with Telegram's limit).
+    return text if tg_len(text) <= limit else split_html(text, limit)[0]
+
+
 def plain_html(text: str) -> str:
     """A label (help, usage, errors) as HTML."""
     return escape(text)

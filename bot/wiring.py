@@ -10,6 +10,7 @@ from bot.settings import Settings
 from store.embedding import Embedder, SentenceTransformerEmbedder
 from store.ingest import IngestSummary, discover, ingest, newest
 from store.vector_store import ReportStore, open_client
+from store.watch import Watcher
 
 if TYPE_CHECKING:
     from retrieval.service import ReportQA
@@ -70,3 +71,15 @@ def ingest_sample(
 
 def sample_files(settings: Settings) -> list[Path]:
     return discover([p for p in settings.samples if p.exists()])
+
+
+def make_watcher(settings: Settings, sources: list[str] | None = None) -> Watcher:
+    """A watcher of `sources` (default: settings.watch), with the settings' limits."""
+    return Watcher(
+        settings.watch if sources is None else sources,
+        settings.data_dir,
+        timeout=settings.watch_timeout,
+        max_bytes=settings.watch_max_bytes,
+        max_items=settings.watch_max_items,
+        link_pattern=settings.watch_link_pattern,
+    )

@@ -63,6 +63,9 @@ class Scores(BaseModel):
     hits_at_1: int = 0
     hits_at_5: int = 0
     reciprocal: float = 0.0
+    # /topic precision: of the results shown for topic questions, how many mention the term.
+    shown: int = 0
+    mentioning: int = 0
 
     def add(self, rank: int | None) -> None:
         self.n += 1
@@ -71,20 +74,31 @@ class Scores(BaseModel):
             self.hits_at_5 += rank <= 5
             self.reciprocal += 1.0 / rank
 
+    def add_shown(self, question: Question, answer: Answer) -> None:
+        terms = [t.lower() for t in question.expect_terms]
+        for result in answer.results:
+            self.shown += 1
+            self.mentioning += any(t in result.text.lower() for t in terms)
+
     def row(self) -> dict[str, float | int]:
         n = max(self.n, 1)
-        return {
+        row: dict[str, float | int] = {
             "n": self.n,
             "recall@1": round(self.hits_at_1 / n, 3),
             "recall@5": round(self.hits_at_5 / n, 3),
             "mrr": round(self.reciprocal / n, 3),
         }
+        if self.shown:
+            row["shown"] = self.shown
+            row["precision"] = round(self.mentioning / self.shown, 3)
+        return row
 
 
 def answer_with(qa: ReportQA, question: Question, limit: int = 5) -> Answer:
     """The same code path the bot takes for each kind of question."""
     if question.kind == "topic":
-        return qa.topic(question.query, limit=limit)
+        # /topic shows ten a page; its precision is over what the reader sees.
+        return qa.topic(question.query, limit=max(limit, 10))
     if question.kind == "latest":
         return qa.latest(limit=limit, lang=question.lang)
     if question.kind == "date":
@@ -154,6 +168,8 @@ def evaluate(
             groups = {"all", question.lang, question.group, f"kind:{question.kind}"}
             for group in groups:
                 table[name][group].add(rank)
+            if question.kind == "topic" and question.expect_terms:
+                table[name]["kind:topic"].add_shown(question, answer)
     return {name: {g: s.row() for g, s in sorted(rows.items())} for name, rows in table.items()}
 
 
@@ -171,6 +187,13 @@ def format_table(scores: dict[str, dict[str, dict[str, float | int]]]) -> str:
             row = scores[s].get(g, {"recall@1": 0, "recall@5": 0, "mrr": 0})
             cells += f"  {row['recall@1']:>14.3f}{row['recall@5']:>7.3f}{row['mrr']:>7.3f}"
         lines.append(f"{g:<14}{n:>5}{cells}")
+    for s in systems:
+        topic = scores[s].get("kind:topic", {})
+        if "precision" in topic:
+            lines.append(
+                f"/topic precision, {s}: {topic['precision']:.3f} "
+                f"({topic['shown']} results shown; share that mention the term)"
+            )
     return "\n".join(lines)
 
 

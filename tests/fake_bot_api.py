@@ -19,6 +19,9 @@ call (method + params) and can fault the next N calls of a method:
   garbage_next  HTTP 200 with a body that is not JSON; no effect
   not_ok_next   HTTP 200 with {"ok": false}; no effect
 
+A chat can block the bot (`block`): from then on every message to it is refused with 403
+"Forbidden: bot was blocked by the user", as Telegram does.
+
 `injected` counts the faults served, by (method, kind): kind is the status ("429", "502", ...)
 for fail_next, else delay, reset, garbage or not_ok. getUpdates mimics Telegram's offset
 semantics: an update is delivered again and again until a getUpdates call with a higher offset
@@ -188,6 +191,7 @@ class FakeBotApi:
         self._answered: set[str] = set()
         self._file_ids = itertools.count(1)
         self.files: dict[str, dict[str, Any]] = {}  # file_id -> file_path, data, size
+        self.blocked: dict[int, str] = {}  # chat id -> the 403 description its messages get
         self.injected: Counter[tuple[str, str]] = Counter()
         self._updates_changed = asyncio.Event()
         self._calls_changed = asyncio.Event()
@@ -265,6 +269,13 @@ class FakeBotApi:
     def _arm(self, method: str, fault: Fault, times: int) -> None:
         for _ in range(times):
             self._faults[method].append(fault)
+
+    def block(
+        self, chat_id: int, description: str = "Forbidden: bot was blocked by the user"
+    ) -> None:
+        """The user of `chat_id` blocks the bot: sending to the chat fails with 403 from now on
+        (the call is recorded, with status 403)."""
+        self.blocked[chat_id] = description
 
     def armed(self, method: str) -> int:
         """Faults still waiting for calls of `method`."""
@@ -694,6 +705,8 @@ class FakeBotApi:
         chat = self.chats.get(_int(params.get("chat_id")))
         if chat is None:
             raise ApiError(400, "Bad Request: chat not found")
+        if chat["id"] in self.blocked:
+            raise ApiError(403, self.blocked[chat["id"]])
         return chat
 
     def _known_message(self, params: dict) -> dict:

@@ -85,6 +85,7 @@ def make_settings(base_url: str, **extra) -> Settings:
         TELEGRAM_API_BASE_URL=base_url,
         rate_limit_per_minute=RATE_LIMIT,
         send_retry_delay=0.05,  # 5xx retries are exercised; no need to wait half a second each
+        typing_delay=0.0,  # "typing…" at once, so the scenarios can see it
         **extra,
     )
 
@@ -195,7 +196,15 @@ def joined_modulo_breaks(pages: list[str], whole: str) -> bool:
 async def test_command_menu_set_at_startup_in_english_and_korean(app, api):
     default = api.commands[('{"type": "default"}', "")]
     korean = api.commands[('{"type": "default"}', "ko")]
-    assert [c["command"] for c in default] == ["latest", "topic", "date", "stats", "help"]
+    assert [c["command"] for c in default] == [
+        "latest",
+        "topic",
+        "date",
+        "subscribe",
+        "unsubscribe",
+        "stats",
+        "help",
+    ]
     assert [c["command"] for c in korean] == [c["command"] for c in default]
     assert default[0]["description"] == label("en", "cmd_latest")
     assert korean[0]["description"] == label("ko", "cmd_latest")
@@ -506,6 +515,18 @@ async def test_exception_in_qa_gives_short_reply_and_never_logs_the_token(app, a
         assert TOKEN not in record.getMessage()
         assert TOKEN not in (record.exc_text or "")
     assert TOKEN not in caplog.text
+
+
+async def test_fast_answers_skip_the_typing_indicator(app, api):
+    settings = app.bot_data[handlers.DEPS_KEY].settings
+    settings.typing_delay = 10.0
+    try:
+        chat, reply = await say(api, "/date 2024-01-26")
+    finally:
+        settings.typing_delay = 0.0
+    assert "[2024-01-26]" in reply.params["text"]
+    await asyncio.sleep(0.2)
+    assert api.calls_of("sendChatAction", lambda p: p.get("chat_id") == chat) == []
 
 
 async def test_slow_question_does_not_stall_other_chats(app, api, switch, qa):

@@ -92,6 +92,7 @@ def make_settings(base_url: str, **extra) -> Settings:
         "global_rate_limit_per_minute": 0,
         "send_retry_delay": RETRY_DELAY,
         "telegram_read_timeout": READ_TIMEOUT,
+        "typing_delay": 0.0,  # the typing indicator's faults are part of the run
         **extra,
     }
     return Settings(

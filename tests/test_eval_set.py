@@ -139,3 +139,43 @@ def test_dates_are_reports_and_terms_occur(row):
     assert any(term in text for term in terms for text in texts), (
         f"none of {row['expect_terms']} occurs in the sources of {row['expect_dates']}"
     )
+
+
+def test_topic_precision_counts_shown_results_that_mention_the_term():
+    from retrieval.evaluation import Question, evaluate, format_table
+    from retrieval.models import Answer, Result
+
+    def result(text: str, day: str) -> Result:
+        return Result(
+            report_id=f"r-{day}",
+            report_date=dt.date.fromisoformat(day),
+            text=text,
+            lang="en",
+            kind="takeaway",
+            report_title="t",
+            source="s",
+            score=1.0,
+        )
+
+    question = Question(
+        id="t1",
+        kind="topic",
+        lang="en",
+        query="Avdiivka",
+        expect_dates=[dt.date(2024, 1, 26)],
+        expect_terms=["Avdiivka", "아브디이프카"],
+    )
+    shown = [
+        result("Russian forces attacked near AVDIIVKA.", "2024-01-26"),
+        result("아브디이프카 방향 공격", "2024-01-25"),
+        result("Nothing about it.", "2024-01-24"),
+        result("Also nothing.", "2024-01-23"),
+    ]
+    scores = evaluate(
+        [question],
+        {"sys": lambda q: Answer(command="topic", query=q.query, lang="en", results=shown)},
+    )
+    topic = scores["sys"]["kind:topic"]
+    assert topic["shown"] == 4 and topic["precision"] == 0.5
+    assert topic["recall@1"] == 1.0
+    assert "/topic precision, sys: 0.500 (4 results shown" in format_table(scores)

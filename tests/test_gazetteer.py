@@ -409,6 +409,16 @@ def test_glossary_is_valid_and_does_not_shadow_names():
         ("부분 동원령 발표", "mobilization"),
         ("크렘린이 협상에 대해 뭐라고 했어?", "negotiations"),
         ("원전 주변 포격", "nuclear power plant"),
+        ("점령지에서 러시아 여권 발급", "passports"),
+        ("집단 매장지가 발견됐어?", "mass grave"),
+        ("드니프로강 부교를 공격했나?", "pontoon bridge"),
+        ("헤르손 파르티잔 활동", "partisans"),
+        ("러시아의 더티밤 주장", "dirty bomb"),
+        ("크림반도 탄약고 폭발", "ammunition depot"),
+        ("위장 작전 가능성", "false flag"),
+        ("카호우카 댐 파괴 이후 식수 공급", "water supply"),
+        ("자포리자 원전 원자로 상태", "reactor"),
+        ("징집 기피와 국외 탈출", "draft evasion"),
     ],
 )
 def test_glossary_expands_korean_words_to_english(question, english):
@@ -418,3 +428,15 @@ def test_glossary_expands_korean_words_to_english(question, english):
 def test_glossary_leaves_compounds_that_only_start_alike(gaz):
     # "핵심 요점" (key takeaways) must not read as "핵" (nuclear).
     assert "nuclear" not in Gazetteer.load().expand("2024년 1월 26일 핵심 요점")
+
+
+@pytest.mark.parametrize(
+    ("question", "english"),
+    [
+        ("러시아군이 저지른 범죄", "interdiction"),  # 저지르다 (commit), not 저지 (stop)
+        ("대대적인 공세", "battalion"),  # 대대적 (large-scale), not 대대 (battalion)
+        ("협상에 회의적인 시각", "meeting"),  # 회의적 (sceptical), not 회의 (meeting)
+    ],
+)
+def test_glossary_leaves_words_that_only_look_alike(question, english):
+    assert english not in Gazetteer.load().expand(question)
