@@ -24,6 +24,12 @@ def open_store(settings: Settings) -> ReportStore:
 
 
 def load_embedder(settings: Settings) -> Embedder:
+    if settings.embedding_backend == "onnx":
+        from store.onnx_embedding import OnnxEmbedder
+
+        return OnnxEmbedder(
+            settings.embedding_model, settings.model_cache, settings.embedding_threads
+        )
     return SentenceTransformerEmbedder(settings.embedding_model, settings.model_cache)
 
 

