@@ -9,6 +9,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
+import numpy as np
+
 from retrieval.vectors import VectorIndex
 from store.records import Chunk, ReportEntry
 from store.vector_store import ReportStore
@@ -39,15 +41,8 @@ class Catalog:
     @classmethod
     def load(cls, store: ReportStore) -> Catalog:
         reports = store.reports()
-        chunks = {c.id: c for c in store.committed_chunks(reports)}
-        raw = store.vectors(list(chunks))
-        # Chunk ids carry their version, so their vectors never change; but a writer may have
-        # replaced a report and deleted its old rows since the snapshot. Such a report is left
-        # out whole (the next refresh has its new version), never served half.
-        gone = {c.report_id for cid, c in chunks.items() if cid not in raw}
-        if gone:
-            chunks = {cid: c for cid, c in chunks.items() if c.report_id not in gone}
-            reports = {rid: e for rid, e in reports.items() if rid not in gone}
+        raw: dict[str, np.ndarray] = {}
+        chunks = {c.id: c for c in store.committed_chunks(reports, raw)}
         by_pos: dict[tuple[str, int], TakeawayView] = {}
         passages: dict[str, list[Chunk]] = defaultdict(list)
         for cid, chunk in chunks.items():

@@ -44,6 +44,7 @@ _ABBREVIATIONS = {
     "dec.",
 }
 _INITIAL = re.compile(r"(?:^|\s)[A-Z]\.$")  # "Frederick W." in a name
+_TAIL = 16  # longer than any abbreviation above
 
 
 def split_passage(text: str, max_chars: int = 1200) -> list[str]:
@@ -75,11 +76,15 @@ def _sentences(text: str) -> list[str]:
     sentences: list[str] = []
     start = 0
     for match in _SENTENCE_BREAK.finditer(text):
-        candidate = text[start : match.end(1)]
-        last_word = candidate.rsplit(None, 1)[-1].lower()
-        if last_word in _ABBREVIATIONS or _INITIAL.search(candidate):
+        # Only the sentence's last word decides, so look at its tail alone: slicing the whole
+        # growing sentence at every "W." of a long run of initials is quadratic. A tail of
+        # _TAIL characters holds any abbreviation or initial whole (cut words are longer).
+        end = match.end(1)
+        tail = text[max(start, end - _TAIL) : end]
+        last_word = tail.rsplit(None, 1)[-1].lower()
+        if last_word in _ABBREVIATIONS or _INITIAL.search(tail):
             continue  # not a real sentence end: keep extending this sentence
-        sentences.append(candidate.strip())
+        sentences.append(text[start:end].strip())
         start = match.end()
     sentences.append(text[start:].strip())
     return [s for s in sentences if s]
@@ -88,12 +93,18 @@ def _sentences(text: str) -> list[str]:
 def _hard_split(sentence: str, max_chars: int) -> list[str]:
     """A sentence longer than max_chars, cut at spaces (or anywhere, if it has none)."""
     parts: list[str] = []
-    while len(sentence) > max_chars:
-        cut = sentence.rfind(" ", 0, max_chars + 1)
-        if cut <= 0:
-            cut = max_chars
-        parts.append(sentence[:cut].strip())
-        sentence = sentence[cut:].strip()
-    if sentence:
-        parts.append(sentence)
+    # Walks an index through the sentence: cutting the rest off again and again copies a
+    # multi-megabyte sentence once per piece.
+    sentence = sentence.strip()
+    start, end = 0, len(sentence)
+    while end - start > max_chars:
+        cut = sentence.rfind(" ", start, start + max_chars + 1)
+        if cut <= start:
+            cut = start + max_chars
+        parts.append(sentence[start:cut].strip())
+        start = cut
+        while start < end and sentence[start].isspace():
+            start += 1
+    if start < end:
+        parts.append(sentence[start:])
     return parts

@@ -8,6 +8,7 @@ invisible to readers and are swept up by the next writer.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from urllib.parse import urlparse
@@ -16,6 +17,8 @@ import chromadb
 import numpy as np
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
+from chromadb.api.types import GetResult
+from chromadb.errors import InternalError
 
 from store.records import Chunk, ReportEntry
 
@@ -23,6 +26,8 @@ log = logging.getLogger(__name__)
 
 # Bump when the chunk layout or metadata changes in a way old stores cannot serve.
 SCHEMA_VERSION = 1
+# How often a read that raced another process's write is tried (see _get_retrying).
+_READ_RETRIES = 6
 # How often committed_chunks re-reads reports a writer moved while it was reading.
 _SNAPSHOT_ROUNDS = 20
 
@@ -131,13 +136,19 @@ class ReportStore:
 
     # ---- reading ----------------------------------------------------------------------------
 
-    def committed_chunks(self, reports: dict[str, ReportEntry] | None = None) -> list[Chunk]:
+    def committed_chunks(
+        self,
+        reports: dict[str, ReportEntry] | None = None,
+        vectors: dict[str, np.ndarray] | None = None,
+    ) -> list[Chunk]:
         """Every visible chunk (the committed version of each report), as one consistent
         snapshot even while a writer commits: the manifest is read again afterwards, and the
         reports whose version moved meanwhile (their old chunks may be gone already) are read
-        again. `reports`, when given, is updated in place to the manifest the chunks match."""
+        again. `reports`, when given, is updated in place to the manifest the chunks match;
+        `vectors`, when given, gets each returned chunk's embedding (read in the same query,
+        so it can never miss a chunk a writer deleted in between)."""
         manifest = self.reports() if reports is None else reports
-        chunks = self._chunks_of(manifest)
+        chunks = self._chunks_of(manifest, vectors)
         for _ in range(_SNAPSHOT_ROUNDS):
             now = self.reports()
             moved = {
@@ -151,28 +162,48 @@ class ReportStore:
             if not moved:
                 break
             chunks = [c for c in chunks if c.report_id not in moved]
-            chunks += self._chunks_of({rid: now[rid] for rid in moved if rid in now})
+            chunks += self._chunks_of({rid: now[rid] for rid in moved if rid in now}, vectors)
         else:
             log.warning("the store kept changing while it was read; the snapshot may be stale")
         return chunks
 
-    def _chunks_of(self, reports: dict[str, ReportEntry]) -> list[Chunk]:
+    def _chunks_of(
+        self, reports: dict[str, ReportEntry], vectors: dict[str, np.ndarray] | None = None
+    ) -> list[Chunk]:
         """The chunks of exactly these reports' versions, in store order. Filtering on the
         versions (not paging through every row) keeps rows that writers add or sweep meanwhile
         from shifting the pages."""
         versions = {e.report_id: e.version for e in reports.values()}
         wanted = sorted(set(versions.values()))
+        include: list = ["documents", "metadatas"] + (["embeddings"] if vectors is not None else [])
         out: list[Chunk] = []
         for start in range(0, len(wanted), 500):
             part = wanted[start : start + 500]
-            rows = self.chunks.get(
-                where={"version": {"$in": part}} if len(part) > 1 else {"version": part[0]},
-                include=["documents", "metadatas"],
-            )
-            for doc, meta in zip(rows["documents"] or [], rows["metadatas"] or [], strict=True):
+            where = {"version": {"$in": part}} if len(part) > 1 else {"version": part[0]}
+            rows = self._get_retrying(where, include)
+            embeddings = rows["embeddings"] if vectors is not None else None
+            for i, (doc, meta) in enumerate(
+                zip(rows["documents"] or [], rows["metadatas"] or [], strict=True)
+            ):
                 if versions.get(str(meta["report_id"])) == meta["version"]:
-                    out.append(Chunk.from_row(doc or "", dict(meta)))
+                    chunk = Chunk.from_row(doc or "", dict(meta))
+                    out.append(chunk)
+                    if vectors is not None and embeddings is not None:
+                        vectors[chunk.id] = np.asarray(embeddings[i], dtype=np.float32)
         return out
+
+    def _get_retrying(self, where: dict, include: list) -> GetResult:
+        """Embedded Chroma reads vectors from segment files another process may be rewriting
+        (an ingest deleting a replaced report's rows); the read then fails with "Error finding
+        id". The rows asked for are committed and stay, so reading again succeeds."""
+        for attempt in range(_READ_RETRIES):
+            try:
+                return self.chunks.get(where=where, include=include)
+            except InternalError:
+                if attempt == _READ_RETRIES - 1:
+                    raise
+                time.sleep(0.02 * 2**attempt)
+        raise AssertionError("unreachable")
 
     def dense_search(
         self, vector: np.ndarray, limit: int, where: dict | None = None

@@ -600,43 +600,69 @@ def test_huge_and_pathological_lines_finish(worker, name):
     outcome(worker, "text", _HUGE[name])
 
 
-# Inputs that hang today. Each is a parser bug outside this test's files (see the reasons); the
-# inputs are sized so that a fixed parser takes well under a second and the current one minutes.
-_KNOWN_HANGS = {
-    "markdown-link-regex": pytest.param(
-        TITLE + "\n\n" + "[" * 200_000,
-        marks=pytest.mark.xfail(
-            strict=True,
-            raises=Hang,
-            reason="quadratic regexes on a line of unclosed '[': the link test in "
-            "markdown.looks_like_markdown and markdown._LINK / _IMAGE (exclude '[' inside the "
-            "brackets: [^\\[\\]\\n]*)",
-        ),
-    ),
-    "wrapped-lines": pytest.param(
-        TITLE + "\n\n" + "word\n" * 30_000,
-        marks=pytest.mark.xfail(
-            strict=True,
-            raises=Hang,
-            reason="quadratic line joining: lines.join_lines re-cleans the whole growing block "
-            "(tx.ends_sentence) for every continuation line; 10,000 short lines take ~20 s",
-        ),
-    ),
-    "html-deep-nesting": pytest.param(
-        HTML_HEAD + "<div>" * 200_000 + "Russian forces attacked.</body></html>",
-        marks=pytest.mark.xfail(
-            strict=True,
-            raises=Hang,
-            reason="isw_html._collect_blocks calls _has_blocks (a full subtree walk) at every "
-            "level: depth x size",
-        ),
-    ),
+# Inputs that used to hang: each is sized so that the parsers before the fix took from ten
+# seconds to several minutes (time quadratic in the input), and a fixed one well under a second.
+_SPANS = "<span>" * 200  # deep, but within html_depth's limit
+_FORMER_HANGS = {
+    # markdown: link / image / endnote-link / autolink patterns rescanning the rest of the line
+    # from every "[" (and looks_like_markdown's link test)
+    "markdown-link-regex": TITLE + "\n\n" + "[" * 200_000,
+    "markdown-images": TITLE + "\n\n**a** [a](b)\n" + "![" * 100_000,
+    "markdown-image-targets": TITLE + "\n\n**a** [a](b)\n" + "![a](" * 200_000,
+    "endnote-link-targets": TITLE + "\n\nRussian forces attacked " + "[[1]](" * 50_000,
+    "markdown-autolinks": TITLE + "\n\n**a** [a](b)\n" + "<https://" * 60_000,
+    # looks_like_markdown's bullet test, its indent running across a long run of blank lines
+    "markdown-blank-lines": TITLE + "\n**a** [a](b)\n" + "\n" * 200_000 + "x",
+    # a front-matter title with a long run of spaces before a "|"
+    "markdown-title-spaces": "---\ntitle: '|" + " " * 200_000 + "b|'\n---\n" + TITLE,
+    # "Assessment" then a long run of spaces or blank lines (dates.ASSESSMENT_DATE)
+    "assessment-spaces": "Assessment" + " " * 100_000 + "x\n" + TITLE,
+    "assessment-blank-lines": TITLE
+    + "\n\nRussian forces attacked in the Assessment"
+    + "\n" * 200_000
+    + "x",
+    # lines.join_lines re-cleaning the whole growing block for every continuation line
+    "wrapped-lines": TITLE + "\n\n" + "word\n" * 30_000,
+    "wrapped-bullet": TITLE + "\n\n- Russian forces attacked\n" + "  word\n" * 30_000,
+    # a Korean summary bullet wrapped over many lines, grown one string at a time
+    "korean-wrapped-bullet": "[ISW] 러시아 공세 캠페인 평가, 2024년 1월 26일\n[요약]\n핵심 요점:\n- 공격\n"
+    + "가나다라마바사\n" * 150_000,
+    # blocks._unlabeled_takeaways comparing every list item with every paragraph lead
+    "paragraphs-then-items": TITLE
+    + "\n\n"
+    + "".join(f"Paragraph {i} says something long enough here. More.\n\n" for i in range(5000))
+    + "".join(f"- Item {i} something different and long enough\n" for i in range(5000)),
+    # chunking._sentences re-reading the growing sentence at every initial ("W.")
+    "many-initials": TITLE
+    + "\n\n"
+    + "by Riley Bailey, Grace Mappes, and Frederick W. Kagan\n" * 6000,
+    # isw_html._collect_blocks walking the whole subtree at every level (and recursing), and
+    # lexbor itself, whose tree building is quadratic in the nesting depth
+    "html-deep-nesting": HTML_HEAD + "<div>" * 200_000 + "Russian forces attacked.</body></html>",
+    "html-nested-links": HTML_HEAD + "<i><a>" * 150_000 + "Russian forces.</body></html>",
+    "html-reopened-bold": HTML_HEAD
+    + "".join(f"<div><b id=b{i}>x</div>" for i in range(40_000))
+    + "</body></html>",
+    # isw_html._all_bold walking up from every bold run to the paragraph
+    "html-bold-runs-deep": HTML_HEAD + "<p>" + _SPANS + "<b>x</b>" * 60_000 + "</p></body></html>",
 }
 
 
-@pytest.mark.parametrize("text", list(_KNOWN_HANGS.values()), ids=list(_KNOWN_HANGS))
-def test_known_parser_hangs(worker, text):
-    outcome(worker, "text", text, timeout=HANG_PROBE_TIMEOUT)
+@pytest.mark.parametrize("name", list(_FORMER_HANGS))
+def test_former_parser_hangs_finish(worker, name):
+    outcome(worker, "text", _FORMER_HANGS[name], timeout=HANG_PROBE_TIMEOUT)
+
+
+@pytest.mark.parametrize("depth", [10, 250, 300, 200_000])
+def test_deeply_nested_html_parses_or_is_refused_clearly(worker, depth):
+    """Up to html_depth's limit the page parses (its text found at the bottom); beyond it, the
+    ParseError says why."""
+    html = HTML_HEAD + "<div>" * depth + "Russian forces attacked near Kyiv.</body></html>"
+    status, value = outcome(worker, "text", html, timeout=HANG_PROBE_TIMEOUT)
+    if depth <= 250:
+        assert status == "ok", value
+    else:
+        assert status == "parse_error" and "HTML nested too deeply" in value, value
 
 
 # ---- the query path -------------------------------------------------------------------------

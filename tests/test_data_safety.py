@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tarfile
 import threading
+import traceback
 import time
 from pathlib import Path
 
@@ -219,7 +220,8 @@ class Reader(threading.Thread):
                 )
                 self.snapshots += 1
         except Exception as exc:  # the reader must never fail either
-            self.problems.append(f"reader raised {exc!r}")
+            where = traceback.format_tb(exc.__traceback__)[-4:]
+            self.problems.append(f"reader raised {exc!r} in {''.join(where)}")
 
     def _check(self, seen: dict[str, dict[str, set[str]]], how: str) -> None:
         if len(seen) != self.reports:

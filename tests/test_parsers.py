@@ -299,6 +299,43 @@ def test_markdown_front_matter_and_bold_bullets() -> None:
     assert report.passages[0].text.startswith("Russian Security Council Chairperson")
 
 
+_FRONT_MATTER_REPORT = """---
+title: Russian Offensive Campaign Assessment
+author: Riley Bailey
+date: {date}
+---
+# Russian Offensive Campaign Assessment, {title_date}
+
+**Key Takeaways**
+
+- **Russian forces attacked near Avdiivka and made no confirmed gains.**
+- **Ukrainian forces repelled assaults near Bakhmut.**
+
+Russian forces continued offensive operations near Avdiivka on Thursday.
+"""
+
+
+@pytest.mark.parametrize("bad", ["2024-13-45", "2024-02-30", "0000-01-01", "9999-12-31"])
+def test_markdown_front_matter_with_an_invalid_date(bad: str) -> None:
+    """A header date that is no date (or no plausible one) is ignored like any wrong header
+    date: the report's own date decides, and the rest of the front matter still counts."""
+    text = _FRONT_MATTER_REPORT.format(date=bad, title_date="January 26, 2024")
+    report = parse_text(text, "clip.md")
+    assert report.source_format is SourceFormat.MARKDOWN
+    assert report.report_date.isoformat() == "2024-01-26"
+    assert report.authors == ["Riley Bailey"]
+    assert len(report.takeaways) == 2
+    # Without a year in the report itself there is nothing to date it by: a clear ParseError
+    # (before: "unexpected parser failure: ValueError: month must be in 1..12").
+    with pytest.raises(
+        ParseError, match=r"^no report date found \(only month 1 day 26, no year\)$"
+    ):
+        parse_text(_FRONT_MATTER_REPORT.format(date=bad, title_date="January 26"), "clip.md")
+    # A valid header date still lends its year.
+    dated = _FRONT_MATTER_REPORT.format(date="2024-01-27", title_date="January 26")
+    assert parse_text(dated, "clip.md").report_date.isoformat() == "2024-01-26"
+
+
 # --- Plain text -------------------------------------------------------------------------------
 
 _PLAIN_BULLETS = """Russian Offensive Campaign Assessment, February 26
