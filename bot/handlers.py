@@ -462,11 +462,16 @@ async def typing(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> AsyncItera
     """Telegram shows "typing…" for about five seconds: repeat it until the answer is ready.
     Not at all when the answer is ready within settings.typing_delay."""
 
-    async def send() -> None:
+    async def chat_action() -> None:
         try:
             await context.bot.send_chat_action(chat_id, ChatAction.TYPING)
         except TelegramError as err:
             log.debug("typing indicator failed: %s", err)
+
+    async def send() -> None:
+        # Shielded: the answer being ready cancels the typing task, but a request already on
+        # the wire is left to finish rather than cut off mid-connection.
+        await asyncio.shield(chat_action())
 
     async def keep_typing() -> None:
         while True:
