@@ -83,10 +83,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="load the sample reports if the store is empty, then run the Telegram bot "
         "(TELEGRAM_BOT_TOKEN set) or a terminal chat",
     )
-    p = sub.add_parser("ingest", help="parse and store report files or folders")
+    p = sub.add_parser(
+        "ingest",
+        help="parse and store report files or folders",
+        description="Parse and store report files and folders. One ingest at a time writes a "
+        "data folder: if another one is running on it (another `reportbot ingest`, `reindex`, "
+        "`watch`, or the bot ingesting an upload), this one says so and waits for it to "
+        "finish, then goes on; a running bot answers with the new reports as soon as they are "
+        "stored.",
+    )
     p.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     p.add_argument("--newest", type=int, help="only the N newest report dates found")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="if another ingest is writing to the data folder, fail at once (exit status 2) "
+        "instead of waiting for it",
+    )
 
     for name, helptext, arg in (
         ("ask", "answer a question with takeaways, most relevant first", "question"),

@@ -26,6 +26,7 @@ from store.vector_store import (
     remembered_sources,
 )
 from store.watch import WatchRound, check_source
+from store.write_lock import StoreBusyError, write_lock
 
 # The file list of a reindex in progress (see `reindex`), in the data folder.
 REINDEX_SOURCES = "reindex-sources.json"
@@ -53,7 +54,18 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return watch(args, settings, store, embedder)
     if args.command == "ingest":
         select = (lambda reports: newest(reports, args.newest)) if args.newest else None
-        summary = ingest(args.paths, store, embedder, progress=not args.quiet, select=select)
+        try:
+            summary = ingest(
+                args.paths,
+                store,
+                embedder,
+                progress=not args.quiet,
+                select=select,
+                wait=not args.no_wait,
+                on_wait=say_waiting,
+            )
+        except StoreBusyError as err:
+            raise UserError(str(err)) from err
         return report_summary(summary)
     if args.command == "run" and not store.reports():
         print("First run: loading the sample reports (the rest: `reportbot ingest PATH`)…")
@@ -195,13 +207,24 @@ def stats(args: argparse.Namespace, settings: Settings, store: ReportStore) -> i
     return 0
 
 
+def say_waiting(message: str) -> None:
+    """How a command tells that it waits for another ingest (store.write_lock)."""
+    print(f"reportbot: {message}", file=sys.stderr, flush=True)
+
+
 def reindex(settings: Settings) -> int:
     """Rebuild the store from the files it was built from: the way out after a schema or
     embedding-model change, which makes the old vectors unusable.
 
     The file list lives in the manifest, which is dropped with the store; it is saved to
     `reindex-sources.json` in the data folder first, so a reindex that is interrupted (killed,
-    Ctrl-C, a model that fails to load) can simply be run again."""
+    Ctrl-C, a model that fails to load) can simply be run again. It holds the data folder's
+    write lock throughout, as an ingest does (it drops the store an ingest would write to)."""
+    with write_lock(settings.data_dir, on_wait=say_waiting):
+        return _reindex(settings)
+
+
+def _reindex(settings: Settings) -> int:
     client = open_client(settings.data_dir, settings.chroma_url)
     pending = settings.data_dir / REINDEX_SOURCES
     sources = set(remembered_sources(client, settings.collection))

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from bot.settings import Settings
 from store.embedding import Embedder, SentenceTransformerEmbedder
 from store.ingest import IngestSummary, discover, ingest, newest
-from store.vector_store import ReportStore, open_client
+from store.vector_store import ReportStore
 from store.watch import Watcher
 
 if TYPE_CHECKING:
@@ -19,8 +19,10 @@ log = logging.getLogger(__name__)
 
 
 def open_store(settings: Settings) -> ReportStore:
-    client = open_client(settings.data_dir, settings.chroma_url)
-    return ReportStore(client, settings.collection, settings.embedding_model)
+    # Its own client, reopened when another process (`reportbot ingest`) commits to the store.
+    return ReportStore.open(
+        settings.data_dir, settings.collection, settings.embedding_model, settings.chroma_url
+    )
 
 
 def load_embedder(settings: Settings) -> Embedder:

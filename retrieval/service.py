@@ -24,7 +24,7 @@ from retrieval.tokenize import Tokenizer
 from retrieval.transliterate import NameIndex, proper_nouns
 from store.embedding import Embedder
 from store.records import Chunk, date_to_int
-from store.vector_store import ReportStore
+from store.vector_store import Generation, ReportStore
 
 log = logging.getLogger(__name__)
 
@@ -81,10 +81,35 @@ class ReportQA:
         self.max_results = max_results
         self._generic = set(tokenizer.tokens(GENERIC_QUESTION))
         self._lock = threading.Lock()
+        self._refresh_lock = threading.RLock()  # one reload at a time
+        self._generation: Generation = None  # the store's generation the state was loaded at
         self.refresh()
+
+    def catch_up(self) -> None:
+        """Reload if anything was committed since the last load, by this process or another
+        (`reportbot ingest` beside the running bot): a stat call when nothing was, so every
+        question starts with it. A reload that fails leaves the previous state in place (its
+        answers are still whole reports), to be tried again at the next question."""
+        if self.store.generation() == self._generation:
+            return
+        with self._refresh_lock:
+            if self.store.generation() == self._generation:
+                return  # another thread reloaded meanwhile
+            try:
+                self.refresh()
+            except Exception:
+                log.exception("Reloading the store failed; answering from the previous state")
 
     def refresh(self) -> None:
         """Reload what the store has committed (after an ingest)."""
+        with self._refresh_lock:
+            self._refresh()
+
+    def _refresh(self) -> None:
+        # Read first: a commit while loading moves it again, so the next question reloads. The
+        # load reopens the store's client when another process wrote (ReportStore.sync), and
+        # sees only whole reports (ReportStore.committed_chunks).
+        generation = self.store.generation()
         catalog = Catalog.load(self.store)
         lexical = PartitionedLexicalIndex(self.tokenizer)
         ids = list(catalog.chunks)
@@ -98,6 +123,7 @@ class ReportQA:
             if chunk.lang == "en":
                 vocabulary |= proper_nouns(chunk.text)
         with self._lock:
+            self._generation = generation
             self.catalog = catalog
             self.lexical = lexical
             self.mentions = mentions
@@ -113,6 +139,7 @@ class ReportQA:
     # ---- public questions -------------------------------------------------------------------
 
     def ask(self, question: str, limit: int | None = None, lang: str | None = None) -> Answer:
+        self.catch_up()
         limit = limit or self.max_results
         lang = lang or self.detector.detect(question)
         today = self.catalog.newest_date() or date.today()
@@ -140,6 +167,7 @@ class ReportQA:
 
     def topic(self, term: str, limit: int | None = None, lang: str | None = None) -> Answer:
         """Takeaways that literally mention the term (in any of its names), newest first."""
+        self.catch_up()
         limit = limit or 10
         term = term.strip()
         lang = lang or self.detector.detect(term)
@@ -165,6 +193,7 @@ class ReportQA:
         """One report's takeaways in report order (its opening passages when it has none), for
         announcing a new report. With `terms`, only the takeaways that mention one of them, as
         /topic matches; empty when none does."""
+        self.catch_up()
         entry = self.catalog.reports.get(report_id)
         if entry is None:
             return Answer(command="date", query=report_id, lang=lang, note="empty_store")
@@ -192,6 +221,7 @@ class ReportQA:
         return answer
 
     def latest(self, limit: int | None = None, lang: str = "en") -> Answer:
+        self.catch_up()
         newest = self.catalog.newest_date()
         if newest is None:
             return Answer(command="latest", query="", lang=lang, note="empty_store")
@@ -200,6 +230,7 @@ class ReportQA:
         )
 
     def on_date(self, expression: str, lang: str | None = None, limit: int | None = None) -> Answer:
+        self.catch_up()
         lang = lang or self.detector.detect(expression)
         today = self.catalog.newest_date() or date.today()
         parsed = parse_dates(expression, today)
@@ -209,6 +240,7 @@ class ReportQA:
         return self._takeaways_in(rng, "date", expression, lang, limit)
 
     def stats(self) -> StoreStats:
+        self.catch_up()
         days = self.catalog.dates()
         views = self.catalog.takeaways.values()
         return StoreStats(

@@ -44,7 +44,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import chromadb
 import numpy as np
 
 from store.ingest import ingest
@@ -91,13 +90,14 @@ class HashingEmbedder:
 
 @contextmanager
 def opened(data_dir: Path) -> Iterator[ReportStore]:
-    """A store on `data_dir` (laid out as `reportbot --data-dir` does), closed afterwards so the
-    next open reads the disk afresh instead of reusing Chroma's in-process state."""
-    client = chromadb.PersistentClient(path=str(data_dir / "chroma"))
+    """A store on `data_dir` (laid out as `reportbot --data-dir` does, and opened as the bot
+    opens it: it follows other processes' commits), closed afterwards so the next open reads
+    the disk afresh instead of reusing Chroma's in-process state."""
+    store = ReportStore.open(data_dir, COLLECTION, HashingEmbedder.name)
     try:
-        yield ReportStore(client, COLLECTION, HashingEmbedder.name)
+        yield store
     finally:
-        client.close()
+        store.close()
 
 
 def variant_text(text: str, variant: int) -> str:

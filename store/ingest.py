@@ -92,12 +92,29 @@ def ingest(
     embedder: Embedder,
     progress: bool = True,
     select: Callable[[list[Report]], list[Report]] | None = None,
+    wait: bool = True,
+    on_wait: Callable[[str], None] | None = None,
 ) -> IngestSummary:
     """Parse, embed and commit every report found under `paths`.
 
     A file that cannot be parsed is reported and skipped; the rest go on. Unchanged reports are
     not re-embedded. The same report saved twice (say HTML and markdown) is stored once.
+
+    One ingest at a time writes a data folder's store (store.write_lock): while another one
+    (in any process) holds it, this one waits, telling `on_wait` (default: a log warning), or
+    raises store.write_lock.StoreBusyError when `wait` is False.
     """
+    with store.writing(wait, on_wait):
+        return _ingest(paths, store, embedder, progress, select)
+
+
+def _ingest(
+    paths: Iterable[Path],
+    store: ReportStore,
+    embedder: Embedder,
+    progress: bool,
+    select: Callable[[list[Report]], list[Report]] | None,
+) -> IngestSummary:
     files = discover(paths)
     swept = store.sweep()
     if swept:

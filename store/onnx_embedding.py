@@ -50,6 +50,9 @@ class OnnxEmbedder:
         if threads > 0:
             options.intra_op_num_threads = threads
         options.log_severity_level = 3  # warnings about unused initializers are noise
+        # ONNX Runtime's threads otherwise spin for a while after each call, holding both cores
+        # from the event loop, the tokenizer and other questions on a small machine.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = ort.InferenceSession(
             str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"]
         )

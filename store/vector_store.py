@@ -3,14 +3,27 @@
 Chroma has no transactions, so a report becomes visible through a manifest row that is written
 only after all of its chunks are in place (the commit point). Chunks of any other version are
 invisible to readers and are swept up by the next writer.
+
+Embedded Chroma keeps a store's vector index in memory, per process: a process that stays up
+(the bot) while another one (`reportbot ingest`) writes would go on serving the index as it
+was, and fail to read rows that are gone. So every commit also appends a line to
+`DATA_DIR/store-generation`, and a store opened with `ReportStore.open` compares that file's
+stat with the one its client started from before each read, reopening the client when another
+process committed meanwhile (see `ReportStore.sync`). Writers hold the data folder's write lock
+(store.write_lock, see `ReportStore.writing`), one at a time.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
+import os
+import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 from urllib.parse import urlparse
 
 import chromadb
@@ -21,6 +34,7 @@ from chromadb.api.types import GetResult
 from chromadb.errors import InternalError
 
 from store.records import Chunk, ReportEntry
+from store.write_lock import write_lock
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +44,15 @@ SCHEMA_VERSION = 1
 _READ_RETRIES = 6
 # How often committed_chunks re-reads reports a writer moved while it was reading.
 _SNAPSHOT_ROUNDS = 20
+# In the data folder: one line appended per commit (see ReportStore.sync).
+GENERATION_FILE = "store-generation"
+# Past this size the generation file is started afresh (a new file: its stat still changes).
+_GENERATION_MAX_BYTES = 1_000_000
+
+# The stat of the generation file: (inode, size, modification time), None if there is none.
+Generation = tuple[int, int, int] | None
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 
 class StoreMismatchError(RuntimeError):
@@ -49,12 +72,204 @@ def open_client(data_dir: Path, chroma_url: str | None = None) -> ClientAPI:
     return chromadb.PersistentClient(path=str(data_dir / "chroma"))
 
 
+def read_generation(data_dir: Path | None) -> Generation:
+    """Where the data folder's store is at: changes with every commit (one stat call)."""
+    if data_dir is None:
+        return None
+    try:
+        info = os.stat(data_dir / GENERATION_FILE)
+    except FileNotFoundError:
+        return None
+    return info.st_ino, info.st_size, info.st_mtime_ns
+
+
+def _embedded_data_dir(client: ClientAPI) -> Path | None:
+    """The folder holding an embedded client's Chroma folder (open_client's data folder)."""
+    try:
+        settings = client.get_settings()
+    except Exception:  # a client without settings: nothing on disk to follow
+        return None
+    if settings.is_persistent and settings.persist_directory:
+        return Path(settings.persist_directory).parent
+    return None
+
+
+class _Gate:
+    """Many threads may use the client at once; a reopen waits until none does and holds new
+    users off meanwhile. A thread already using it goes on (reads nest: committed_chunks calls
+    reports)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._users = 0
+        self._reopening = False
+        self._depth = threading.local()
+
+    def held(self) -> bool:
+        return getattr(self._depth, "n", 0) > 0
+
+    @contextmanager
+    def shared(self) -> Iterator[None]:
+        depth = getattr(self._depth, "n", 0)
+        if depth == 0:
+            with self._cond:
+                while self._reopening:
+                    self._cond.wait()
+                self._users += 1
+        self._depth.n = depth + 1
+        try:
+            yield
+        finally:
+            self._depth.n = depth
+            if depth == 0:
+                with self._cond:
+                    self._users -= 1
+                    self._cond.notify_all()
+
+    @contextmanager
+    def alone(self) -> Iterator[None]:
+        with self._cond:
+            while self._reopening:
+                self._cond.wait()
+            self._reopening = True
+            while self._users:
+                self._cond.wait()
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._reopening = False
+                self._cond.notify_all()
+
+
+def _uses_client(method: Callable[_P, _R]) -> Callable[_P, _R]:
+    """For the methods that talk to Chroma: catch up with other processes' commits first (a
+    stat call), then run while no reopen can swap the client."""
+
+    @functools.wraps(method)
+    def run(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        store = args[0]
+        assert isinstance(store, ReportStore)
+        store.sync()
+        with store._gate.shared():
+            return method(*args, **kwargs)
+
+    return run
+
+
 class ReportStore:
-    def __init__(self, client: ClientAPI, collection: str, embedding_model: str) -> None:
+    def __init__(
+        self,
+        client: ClientAPI,
+        collection: str,
+        embedding_model: str,
+        data_dir: Path | None = None,
+        opener: Callable[[], ClientAPI] | None = None,
+    ) -> None:
+        """`data_dir` (for the generation file and the write lock) defaults to the folder an
+        embedded client's Chroma folder is in. Given an `opener`, the store owns its client:
+        `sync` replaces it with a new one when another process committed (use `open`); else
+        the client is the caller's, and is never reopened."""
         self.client = client
         self.embedding_model = embedding_model
+        self.collection = collection
+        self.data_dir = data_dir if data_dir is not None else _embedded_data_dir(client)
+        self._opener = opener
+        self._embedded = _embedded_data_dir(client) is not None
+        self._gate = _Gate()
+        self._seen = read_generation(self.data_dir)  # before anything is read
         self.chunks = self._open(collection)
         self.manifest = self._open(f"{collection}_reports")
+
+    @classmethod
+    def open(
+        cls, data_dir: Path, collection: str, embedding_model: str, chroma_url: str | None = None
+    ) -> ReportStore:
+        """A store on a client of its own (open_client), which it reopens to follow other
+        processes' commits. `close()` it when done."""
+        seen = read_generation(data_dir)  # before the client starts reading the disk
+        store = cls(
+            open_client(data_dir, chroma_url),
+            collection,
+            embedding_model,
+            data_dir=data_dir,
+            opener=lambda: open_client(data_dir, chroma_url),
+        )
+        store._seen = seen
+        return store
+
+    def close(self) -> None:
+        """Close the client if the store opened it."""
+        if self._opener is not None:
+            self.client.close()
+
+    # ---- other processes ----------------------------------------------------------------------
+
+    def generation(self) -> Generation:
+        """Where the store on disk is at: compare two to know whether anything was committed in
+        between, by any process (a stat call)."""
+        return read_generation(self.data_dir)
+
+    def sync(self) -> None:
+        """Catch up with what other processes committed: if the generation file moved since
+        the client last read the disk, reopen the client, whose in-memory index (embedded
+        Chroma) would serve the old rows. A stat call when nothing changed. A no-op inside a
+        read in progress on this thread (it finishes on the client it started with), and for
+        a client the store does not own or a Chroma server (one index for every process)."""
+        now = read_generation(self.data_dir)
+        if now == self._seen or self._gate.held():
+            return
+        if self._opener is None or not self._embedded:
+            self._seen = now
+            return
+        with self._gate.alone():
+            now = read_generation(self.data_dir)
+            if now == self._seen:
+                return  # another thread reopened it meanwhile
+            # Closed first: clients of one path share one in-memory store until the last closes.
+            self.client.close()
+            self.client = self._opener()
+            self.chunks = self._open(self.collection)
+            self.manifest = self._open(f"{self.collection}_reports")
+            self._seen = now
+            log.info("the store changed on disk; reopened it")
+
+    @contextmanager
+    def writing(
+        self, wait: bool = True, on_wait: Callable[[str], None] | None = None
+    ) -> Iterator[None]:
+        """Hold the data folder's write lock (store.write_lock) and catch up with what other
+        writers committed before it was ours. Without a local data folder (a Chroma server
+        given no data_dir) there is nothing to lock."""
+        if self.data_dir is None:
+            yield
+            return
+        with write_lock(self.data_dir, wait, on_wait):
+            self.sync()
+            yield
+
+    def _committed(self, what: str) -> None:
+        """Record a commit in the generation file, for the readers in other processes. This
+        process's client made the change itself, so it stays current (unless another process
+        had committed before, unseen: then the next sync still reopens it)."""
+        if self.data_dir is None:
+            return
+        path = self.data_dir / GENERATION_FILE
+        line = f"{time.time():.6f} {os.getpid()} {what}\n"
+        before = read_generation(self.data_dir)
+        try:
+            if path.exists() and path.stat().st_size > _GENERATION_MAX_BYTES:
+                partial = path.with_name(f"{GENERATION_FILE}.{os.getpid()}.partial")
+                partial.write_text(line, encoding="utf-8")
+                os.replace(partial, path)
+            else:
+                with path.open("a", encoding="utf-8") as handle:
+                    handle.write(line)
+        except OSError as err:  # the commit stands; only other processes notice it later
+            log.warning("could not record the commit in %s: %s", path, err)
+            return
+        if before == self._seen:
+            self._seen = read_generation(self.data_dir)
 
     def _open(self, name: str) -> Collection:
         wanted = {"schema_version": SCHEMA_VERSION, "embedding_model": self.embedding_model}
@@ -83,6 +298,7 @@ class ReportStore:
 
     # ---- manifest -------------------------------------------------------------------------
 
+    @_uses_client
     def reports(self) -> dict[str, ReportEntry]:
         rows = self.manifest.get(include=["metadatas"])
         return {
@@ -90,6 +306,7 @@ class ReportStore:
             for rid, meta in zip(rows["ids"], rows["metadatas"] or [], strict=True)
         }
 
+    @_uses_client
     def save_entry(self, entry: ReportEntry) -> None:
         self.manifest.upsert(
             ids=[entry.report_id],
@@ -97,9 +314,11 @@ class ReportStore:
             documents=[entry.title],
             metadatas=[entry.to_metadata()],
         )
+        self._committed(f"commit {entry.report_id} {entry.version}")
 
     # ---- writing ----------------------------------------------------------------------------
 
+    @_uses_client
     def write_report(
         self, entry: ReportEntry, chunks: Sequence[Chunk], vectors: np.ndarray
     ) -> None:
@@ -120,7 +339,10 @@ class ReportStore:
         self.chunks.delete(
             where={"$and": [{"report_id": entry.report_id}, {"version": {"$ne": entry.version}}]}
         )
+        # Again: readers that reopened at the commit have not seen the old rows go.
+        self._committed(f"cleanup {entry.report_id}")
 
+    @_uses_client
     def sweep(self) -> int:
         """Delete chunks no manifest row points at (left by a writer that was killed)."""
         committed = {rid: e.version for rid, e in self.reports().items()}
@@ -136,6 +358,7 @@ class ReportStore:
 
     # ---- reading ----------------------------------------------------------------------------
 
+    @_uses_client
     def committed_chunks(
         self,
         reports: dict[str, ReportEntry] | None = None,
@@ -205,6 +428,7 @@ class ReportStore:
                 time.sleep(0.02 * 2**attempt)
         raise AssertionError("unreachable")
 
+    @_uses_client
     def dense_search(
         self, vector: np.ndarray, limit: int, where: dict | None = None
     ) -> list[tuple[str, float]]:
@@ -222,6 +446,7 @@ class ReportStore:
         dists = (res["distances"] or [[]])[0]
         return [(cid, 1.0 - float(d)) for cid, d in zip(ids, dists, strict=True)]
 
+    @_uses_client
     def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
         if not ids:
             return {}
@@ -231,10 +456,12 @@ class ReportStore:
             cid: np.asarray(v, dtype=np.float32) for cid, v in zip(rows["ids"], embs, strict=True)
         }
 
+    @_uses_client
     def delete_reports(self, report_ids: Iterable[str]) -> None:
         for rid in report_ids:
             self.manifest.delete(ids=[rid])
             self.chunks.delete(where={"report_id": rid})
+            self._committed(f"delete {rid}")
 
 
 def remembered_sources(client: ClientAPI, collection: str) -> list[str]:

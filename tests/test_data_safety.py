@@ -7,6 +7,7 @@ Storage mechanics use the fast HashingEmbedder of scripts/kill_ingest.py (the lo
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import io
 import json
@@ -18,8 +19,8 @@ import subprocess
 import sys
 import tarfile
 import threading
-import traceback
 import time
+import traceback
 from pathlib import Path
 
 import chromadb
@@ -268,13 +269,11 @@ def test_readers_see_only_complete_reports_while_ingesting(tmp_path, corpus, wri
     assert len(reader.versions) > len(corpus.versions), "the reader never saw an update"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="embedded Chroma keeps its vector index in memory per process: a bot that stays up "
-    "while `reportbot ingest` runs in another process gets dense hits of the old, deleted "
-    "chunks (dropped as uncommitted) until it reopens the client or uses a Chroma server",
-)
 def test_a_running_reader_process_finds_vectors_another_process_ingested(tmp_path, corpus):
+    """Embedded Chroma keeps its vector index in memory per process: without reopening its
+    client, a store that stays up while another process ingests serves the old, deleted
+    chunks. The writer's commits move the data folder's generation file, and the store reopens
+    its client before the next read."""
     data = tmp_path / "data"
     _fill(data, corpus.files)
     query = HashingEmbedder().embed_queries(["Russian troops attacked"])[0]
@@ -284,7 +283,150 @@ def test_a_running_reader_process_finds_vectors_another_process_ingested(tmp_pat
         kill_ingest.run_child(data, corpus.files, None, tmp_path / "child.log")
         committed = {c.id for c in store.committed_chunks()}
         hits = [cid for cid, _ in store.dense_search(query, 5)]
+        vectors: dict = {}
+        chunks = store.committed_chunks(None, vectors)  # read with their vectors, as the bot does
     assert hits and all(cid in committed for cid in hits)
+    assert {c.id for c in chunks} == committed and set(vectors) == committed
+    assert all(c.version in corpus.chunk_ids for c in chunks)
+    assert {c.id for c in chunks} == set().union(
+        *(corpus.chunk_ids[e.version] for e in _snapshot(data).entries.values())
+    )
+
+
+def test_a_running_bot_answers_from_what_another_process_ingested(
+    tmp_path, corpus, query_tools, monkeypatch
+):
+    """The bot's ReportQA, up while `ingest` runs in another process, answers from the new
+    versions at the next question, without being told; while nothing changes, a question costs
+    no reload (a stat of the generation file, not a Chroma query)."""
+    from retrieval.catalog import Catalog
+    from retrieval.service import ReportQA
+
+    data = tmp_path / "data"
+    _fill(data, corpus.files)
+    loads = []
+    real_load = Catalog.load.__func__
+    monkeypatch.setattr(
+        Catalog, "load", classmethod(lambda cls, s: loads.append(1) or real_load(cls, s))
+    )
+    with kill_ingest.opened(data) as store:
+        qa = ReportQA(store, HashingEmbedder(), *query_tools)
+        before = {rid: e.version for rid, e in qa.catalog.reports.items()}
+        for _ in range(3):
+            qa.ask("What happened near Avdiivka?")
+            qa.latest()
+        assert len(loads) == 1, "reloaded although nothing changed"
+
+        corpus.write(1)
+        kill_ingest.run_child(data, corpus.files, None, tmp_path / "child.log")
+        answer = qa.ask("Where did Russian troops attack?")
+        assert len(loads) == 2
+        after = {rid: e.version for rid, e in qa.catalog.reports.items()}
+        assert after.keys() == before.keys() and all(after[r] != before[r] for r in after)
+        assert set(qa.catalog.chunks) == set().union(*(corpus.chunk_ids[v] for v in after.values()))
+        assert set(qa.catalog.vectors.ids) == set(qa.catalog.chunks)
+        assert answer.results and all(r.report_id in after for r in answer.results)
+        assert any("troops" in r.text for r in answer.results)  # variant 1's wording
+        qa.stats()
+        assert len(loads) == 2
+
+
+def _hold_write_lock(data: Path):
+    """A thread holding the data folder's write lock until the returned event is set."""
+    from store.write_lock import write_lock
+
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with write_lock(data):
+            held.set()
+            release.wait(120)
+
+    thread = threading.Thread(target=hold, daemon=True)
+    thread.start()
+    assert held.wait(30)
+    return thread, release
+
+
+@pytest.mark.parametrize("writers", ["processes", "threads"])
+def test_concurrent_ingests_of_overlapping_folders_equal_one_clean_ingest(
+    tmp_path, corpus, writers
+):
+    """Two ingests at once on one data folder (separate processes, like two `reportbot
+    ingest`, or two threads of the bot on its one store: the watcher and an upload), of
+    overlapping sets of files: they take turns, and the store ends up exactly as one clean
+    ingest of all the files leaves it: the same reports and chunks, no duplicates, no leftover
+    rows."""
+    data = tmp_path / "data"
+    first, second = corpus.files[:4], corpus.files[2:]
+    # Both start while the lock is taken, so both must wait and then take turns.
+    holder, release = _hold_write_lock(data)
+    errors: list[BaseException] = []
+    shared = contextlib.ExitStack()
+    store = shared.enter_context(kill_ingest.opened(data)) if writers == "threads" else None
+
+    def run(files: list[Path], name: str) -> None:
+        try:
+            if store is None:
+                assert kill_ingest.run_child(data, files, None, tmp_path / f"{name}.log").finished
+            else:
+                summary = ingest(files, store, HashingEmbedder(), progress=False)
+                assert not summary.failed
+        except BaseException as exc:
+            errors.append(exc)
+
+    runs = [
+        threading.Thread(target=run, args=(files, name))
+        for files, name in ((first, "first"), (second, "second"))
+    ]
+    for thread in runs:
+        thread.start()
+    time.sleep(2.0)  # both are up and blocked on the lock
+    assert all(thread.is_alive() for thread in runs), errors
+    release.set()
+    holder.join(30)
+    for thread in runs:
+        thread.join(300)
+    shared.close()
+    assert not errors, errors
+    if writers == "processes":
+        for name in ("first", "second"):
+            log = (tmp_path / f"{name}.log").read_text()
+            assert "waiting for another ingest to finish" in log, log[-2000:]
+
+    clean = tmp_path / "clean"
+    _fill(clean, corpus.files)
+    got, want = _snapshot(data), _snapshot(clean)
+    assert sorted(got.entries) == sorted(want.entries) == sorted(corpus.versions)
+    assert len(got.chunks) == len(want.chunks) == got.rows
+    assert len({c.id for c in got.chunks}) == len(got.chunks)
+    assert kill_ingest.differences(got, want) == []
+
+
+def test_cli_ingest_waits_for_another_ingest_or_fails_with_no_wait(
+    tmp_path, corpus, cli_env, monkeypatch, capsys
+):
+    data = tmp_path / "data"
+    monkeypatch.setattr("bot.commands.load_embedder", lambda settings: HashingEmbedder())
+    args = ["--data-dir", str(data), "--model", HashingEmbedder.name, "ingest", "--quiet"]
+    holder, release = _hold_write_lock(data)
+    try:
+        assert main([*args, "--no-wait", str(corpus.folder)]) == 2
+        message = capsys.readouterr().err.strip()
+        assert len(message.splitlines()) == 1, message
+        assert "another ingest is writing to" in message and "ingest.lock" in message
+        threading.Timer(1.0, release.set).start()
+        assert main([*args, str(corpus.folder)]) == 0
+    finally:
+        release.set()
+        holder.join(30)
+    out = capsys.readouterr()
+    assert f"waiting for another ingest to finish ({data / 'ingest.lock'})" in out.err
+    assert "6 added" in out.out
+    help_text = io.StringIO()
+    with pytest.raises(SystemExit), contextlib.redirect_stdout(help_text):
+        main(["ingest", "--help"])
+    assert "--no-wait" in help_text.getvalue() and "waits" in help_text.getvalue()
 
 
 # ---- 3. schema or model change ---------------------------------------------------------------
