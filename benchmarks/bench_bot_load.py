@@ -278,10 +278,21 @@ async def drive(api: LoadApi, plan: dict[str, Any], conn: Any) -> dict[str, Any]
     deadline = t_start + plan["seconds"]
     stride = max(1, len(questions) // max(1, plan["chats"]))
 
+    # --rate R: the chats together offer about R questions a second (each chat waits for its
+    # answer, then until its next slot), like people reading the answer before asking again.
+    rate = plan.get("rate")
+    interval = plan["chats"] / rate if rate else 0.0
+
     async def chat_loop(index: int) -> None:
         chat = FIRST_CHAT + index
         k = index * stride
+        next_at = t_start + (interval * index / max(1, plan["chats"]))
         while time.monotonic() < deadline:
+            if interval:
+                await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+                next_at += interval
+                if time.monotonic() >= deadline:
+                    break
             q = questions[k % len(questions)]
             k += 1
             rec = await _ask(api, chat, q, timeout)
@@ -746,6 +757,7 @@ def summarize(res: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
     return {
         "chats": args.chats,
         "seconds": args.seconds,
+        "offered_rate": args.rate,
         "questions_sent": len(records),
         "answers_in_window": len(in_window),
         "answers_total": len(answered),
@@ -818,6 +830,7 @@ def print_report(label: str, s: dict[str, Any], info: dict[str, Any], m: dict[st
 
     rows = [
         ("chats x seconds", f"{s['chats']} x {s['seconds']}", ""),
+        ("offered questions/s", s.get("offered_rate") or "closed loop", ""),
         ("questions sent", s["questions_sent"], ""),
         ("answers/s", s["answers_per_s"], f">= {TARGET_RATE:g}  {ok(v['answers_per_s_ok'])}"),
         ("latency p50 ms", lat.get("p50_ms"), ""),
@@ -940,6 +953,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="a question without an answer after this long is lost (default 30)",
     )
     p.add_argument("--grace", type=float, default=2.0, help="wait for late duplicates (s)")
+    p.add_argument(
+        "--rate",
+        type=float,
+        default=None,
+        help="offered load: the chats together ask about this many questions a second, each "
+        "chat waiting for its answer and then for its next slot (default: closed loop, each "
+        "chat asks again the moment it has its answer)",
+    )
     p.add_argument("--seed", type=int, default=7)
     p.add_argument(
         "--overall-max-rate",
@@ -984,6 +1005,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             args.label += f"-what-if-global-limit-{args.global_rate_limit}"
         if args.torch_threads is not None:
             args.label += f"-what-if-torch-threads-{args.torch_threads}"
+        if args.rate:
+            args.label += f"-rate-{args.rate:g}"
     return args
 
 
@@ -1021,6 +1044,7 @@ def main(argv: list[str] | None = None) -> int:
             "seconds": args.seconds,
             "answer_timeout": args.answer_timeout,
             "grace": args.grace,
+            "rate": args.rate,
             "error_texts": errors,
             "refusal_prefixes": refusals,
         }

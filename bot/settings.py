@@ -58,8 +58,9 @@ class Settings(BaseSettings):
     admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     rate_limit_per_minute: int = 20
     # All users together (questions that reach the store), so a crowd of accounts cannot pile up
-    # minutes of work; about what one machine answers (~16/s measured). 0 = no limit.
-    global_rate_limit_per_minute: int = 1200
+    # minutes of work: Telegram takes at most ~30 messages a second from a bot, so admitting
+    # more questions than that only lengthens the queue of answers. 0 = no limit.
+    global_rate_limit_per_minute: int = 1800
     max_results: int = 5
     # /topic TERM is a name or a short term; longer input gets a polite usage message.
     max_topic_words: int = 8

@@ -31,7 +31,7 @@ import numpy as np
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
 from chromadb.api.types import GetResult
-from chromadb.errors import InternalError
+from chromadb.errors import InternalError, NotFoundError
 
 from store.records import Chunk, ReportEntry
 from store.write_lock import write_lock
@@ -42,6 +42,9 @@ log = logging.getLogger(__name__)
 SCHEMA_VERSION = 1
 # How often a read that raced another process's write is tried (see _get_retrying).
 _READ_RETRIES = 6
+# How often opening a collection meets another process's SQLite write lock before giving up
+# (waits 0.05 s, doubling: about 6 s in all).
+_LOCKED_RETRIES = 8
 # How often committed_chunks re-reads reports a writer moved while it was reading.
 _SNAPSHOT_ROUNDS = 20
 # In the data folder: one line appended per commit (see ReportStore.sync).
@@ -272,13 +275,7 @@ class ReportStore:
             self._seen = read_generation(self.data_dir)
 
     def _open(self, name: str) -> Collection:
-        wanted = {"schema_version": SCHEMA_VERSION, "embedding_model": self.embedding_model}
-        col = self.client.get_or_create_collection(
-            name,
-            metadata=wanted,
-            configuration={"hnsw": {"space": "cosine"}},
-            embedding_function=None,
-        )
+        col = self._collection_retrying(name)
         found = dict(col.metadata or {})
         if found.get("schema_version") != SCHEMA_VERSION:
             raise StoreMismatchError(
@@ -292,6 +289,28 @@ class ReportStore:
                 "old model setting, or rebuild with `reportbot reindex`"
             )
         return col
+
+    def _collection_retrying(self, name: str) -> Collection:
+        """The collection, created if missing. Only reads when it exists (a process opening the
+        store, or reopening it, beside an ingest that writes), and tries again when it meets
+        another process's SQLite write lock (two ingests starting at once both create it)."""
+        wanted = {"schema_version": SCHEMA_VERSION, "embedding_model": self.embedding_model}
+        for attempt in range(_LOCKED_RETRIES):
+            try:
+                try:
+                    return self.client.get_collection(name, embedding_function=None)
+                except NotFoundError:
+                    return self.client.get_or_create_collection(
+                        name,
+                        metadata=wanted,
+                        configuration={"hnsw": {"space": "cosine"}},
+                        embedding_function=None,
+                    )
+            except InternalError as err:
+                if "locked" not in str(err) or attempt == _LOCKED_RETRIES - 1:
+                    raise
+                time.sleep(0.05 * 2**attempt)
+        raise AssertionError("unreachable")
 
     def describe(self) -> str:
         return f"chroma collection {self.chunks.name!r}"
