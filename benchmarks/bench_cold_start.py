@@ -3,7 +3,8 @@
 1. `reportbot --data-dir D ask QUESTION --json` as a subprocess: one warm-up run (fills the OS
    file cache), then --runs runs (default 5); the median wall time is the figure.
 2. The breakdown, in a fresh interpreter each time (--breakdown-runs, default 3, medians):
-   imports (the modules the `ask` path loads: bot.cli, bot.commands, sentence_transformers,
+   imports (the modules the `ask` path loads: bot.cli, bot.commands, the embedding backend's
+   runtime (onnxruntime; sentence_transformers for REPORTBOT_EMBEDDING_BACKEND=torch),
    retrieval.service/language/tokenize), model load (bot.wiring.load_embedder), store open
    (bot.wiring.open_store), ReportQA build (bot.wiring.build_qa; inside it Catalog.load and
    LexicalIndex.build are timed by thin wrappers), first answer (qa.ask + JSON), a second answer.
@@ -32,10 +33,12 @@ import _common as c
 
 QUESTION = "What did the Kremlin say about negotiations?"
 IMPORTS = (
-    "import bot.cli, bot.commands, sentence_transformers, retrieval.service, "
+    "import bot.cli, bot.commands, store.onnx_embedding, onnxruntime, retrieval.service, "
     "retrieval.language, retrieval.tokenize"
 )
 HEAVY = [
+    "onnxruntime",
+    "tokenizers",
     "torch",
     "transformers",
     "sentence_transformers",
