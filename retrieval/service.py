@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -42,6 +43,9 @@ PASSAGE_EVIDENCE = 0.8
 RELATIVE_FLOOR = 0.3
 EXTRA_EVIDENCE = 0.15
 PHONETIC_MIN = 0.75
+# Seconds between two reloads while another process commits (a long ingest commits report
+# after report); a reload of the whole corpus takes 1-3 s.
+RELOAD_AT_MOST_EVERY = 10.0
 # Particles glued to a name: "바흐무트에서" -> "바흐무트".
 PARTICLE = re.compile(
     r"(에서|으로|에게|까지|부터|근처|주변|일대|방향|은|는|이|가|을|를|의|에|로|와|과|도)$"
@@ -83,6 +87,7 @@ class ReportQA:
         self._lock = threading.Lock()
         self._refresh_lock = threading.RLock()  # one reload at a time
         self._generation: Generation = None  # the store's generation the state was loaded at
+        self._loaded_at = float("-inf")
         self.refresh()
 
     def catch_up(self) -> None:
@@ -92,6 +97,8 @@ class ReportQA:
         answers are still whole reports), to be tried again at the next question."""
         if self.store.generation() == self._generation:
             return
+        if time.monotonic() - self._loaded_at < RELOAD_AT_MOST_EVERY:
+            return  # an ingest is committing report after report: do not reload for each
         with self._refresh_lock:
             if self.store.generation() == self._generation:
                 return  # another thread reloaded meanwhile
@@ -110,6 +117,7 @@ class ReportQA:
         # load reopens the store's client when another process wrote (ReportStore.sync), and
         # sees only whole reports (ReportStore.committed_chunks).
         generation = self.store.generation()
+        self._loaded_at = time.monotonic()
         catalog = Catalog.load(self.store)
         lexical = PartitionedLexicalIndex(self.tokenizer)
         ids = list(catalog.chunks)

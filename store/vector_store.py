@@ -15,6 +15,7 @@ process committed meanwhile (see `ReportStore.sync`). Writers hold the data fold
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
@@ -191,13 +192,17 @@ class ReportStore:
         """A store on a client of its own (open_client), which it reopens to follow other
         processes' commits. `close()` it when done."""
         seen = read_generation(data_dir)  # before the client starts reading the disk
-        store = cls(
-            open_client(data_dir, chroma_url),
-            collection,
-            embedding_model,
-            data_dir=data_dir,
-            opener=lambda: open_client(data_dir, chroma_url),
-        )
+        # Creating the store is a write: two processes creating it at once (two ingests into a
+        # new data folder) race in Chroma's own schema setup ("table ... already exists").
+        fresh = chroma_url is None and not (data_dir / "chroma" / "chroma.sqlite3").is_file()
+        with write_lock(data_dir) if fresh else contextlib.nullcontext():
+            store = cls(
+                open_client(data_dir, chroma_url),
+                collection,
+                embedding_model,
+                data_dir=data_dir,
+                opener=lambda: open_client(data_dir, chroma_url),
+            )
         store._seen = seen
         return store
 

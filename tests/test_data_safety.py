@@ -300,7 +300,7 @@ def test_a_running_bot_answers_from_what_another_process_ingested(
     versions at the next question, without being told; while nothing changes, a question costs
     no reload (a stat of the generation file, not a Chroma query)."""
     from retrieval.catalog import Catalog
-    from retrieval.service import ReportQA
+    from retrieval.service import RELOAD_AT_MOST_EVERY, ReportQA
 
     data = tmp_path / "data"
     _fill(data, corpus.files)
@@ -319,6 +319,11 @@ def test_a_running_bot_answers_from_what_another_process_ingested(
 
         corpus.write(1)
         kill_ingest.run_child(data, corpus.files, None, tmp_path / "child.log")
+        # Within RELOAD_AT_MOST_EVERY of the last load it answers from what it has (an ingest
+        # commits report after report; reloading for each would stall every question).
+        qa.ask("Where did Russian troops attack?")
+        assert len(loads) == 1
+        qa._loaded_at -= RELOAD_AT_MOST_EVERY  # as if that time had passed
         answer = qa.ask("Where did Russian troops attack?")
         assert len(loads) == 2
         after = {rid: e.version for rid, e in qa.catalog.reports.items()}
@@ -358,12 +363,13 @@ def test_concurrent_ingests_of_overlapping_folders_equal_one_clean_ingest(
     ingest of all the files leaves it: the same reports and chunks, no duplicates, no leftover
     rows."""
     data = tmp_path / "data"
+    _fill(data, [])  # an empty store, as `reportbot run` or a first ingest leaves it
     first, second = corpus.files[:4], corpus.files[2:]
+    shared = contextlib.ExitStack()
+    store = shared.enter_context(kill_ingest.opened(data)) if writers == "threads" else None
     # Both start while the lock is taken, so both must wait and then take turns.
     holder, release = _hold_write_lock(data)
     errors: list[BaseException] = []
-    shared = contextlib.ExitStack()
-    store = shared.enter_context(kill_ingest.opened(data)) if writers == "threads" else None
 
     def run(files: list[Path], name: str) -> None:
         try:
@@ -407,6 +413,7 @@ def test_cli_ingest_waits_for_another_ingest_or_fails_with_no_wait(
     tmp_path, corpus, cli_env, monkeypatch, capsys
 ):
     data = tmp_path / "data"
+    _fill(data, [])
     monkeypatch.setattr("bot.commands.load_embedder", lambda settings: HashingEmbedder())
     args = ["--data-dir", str(data), "--model", HashingEmbedder.name, "ingest", "--quiet"]
     holder, release = _hold_write_lock(data)

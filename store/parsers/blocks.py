@@ -131,22 +131,23 @@ def _take_takeaways(blocks: list[Block], body: Body, allow_unlabeled: bool) -> l
 def _unlabeled_takeaways(blocks: list[Block]) -> tuple[int, int] | None:
     """The first list before any section heading that reads like Key Takeaways: every item
     bold, or at least half of them repeating the bold lead of a topline paragraph."""
-    leads: list[str] = []
+    # The leads' tx.start_key: a set, not a list to compare every item with (items x leads).
+    leads: set[str] = set()
     i = 0
     while i < len(blocks):
         block = blocks[i]
         if _is_heading(blocks, i):
             return None
         if block.kind != "item":
-            if block.lead:
-                leads.append(block.lead)
+            if block.lead and (key := tx.start_key(block.lead)) is not None:
+                leads.add(key)
             i += 1
             continue
         end = i
         while end < len(blocks) and blocks[end].kind == "item":
             end += 1
         items = blocks[i:end]
-        echoed = sum(any(tx.same_start(item.text, lead) for lead in leads) for item in items)
+        echoed = sum(tx.start_key(item.text) in leads for item in items)
         if len(items) >= 2 and (all(item.bold for item in items) or 2 * echoed >= len(items)):
             return i, end
         i = end

@@ -44,8 +44,11 @@ KO_TITLE_DATE = re.compile(
 )
 ISO_DATE = re.compile(rf"\b{_YEAR}[-./](?P<month>\d{{1,2}})[-./](?P<day>\d{{1,2}})\b")
 # "…Campaign Assessment, December 17, 2025", "Assessment as of December 17: 8:20 pm ET".
+# Possessive spaces: searched through whole documents, where "assessment" before a long run of
+# spaces or blank lines must not be tried split by split (quadratic); a date starts with a
+# letter, so no match needs the spaces split.
 ASSESSMENT_DATE = re.compile(
-    rf"assessment\s*[,:\-–—]?\s*(?:as\s+of\s+)?{EN_DATE.pattern}", re.IGNORECASE
+    rf"assessment\s*+(?:[,:\-–—]\s*+)?(?:as\s++of\s++)?{EN_DATE.pattern}", re.IGNORECASE
 )
 # A dateline such as "March 1, 3:00 pm EST" or "February 26, 2022".
 DATELINE = re.compile(
@@ -127,7 +130,9 @@ def find_report_date(
     if year is None:
         year = next((c[2] for c in candidates if c[:2] == (month, day) and c[2]), None)
     if year is None:
-        hint = next((h for h in year_hints if h), None)
+        # Only years a date in the text could have: a placeholder such as 9999-12-31 in a
+        # header is no hint (and would overflow the date arithmetic below).
+        hint = next((h for h in year_hints if h and 1900 <= h.year <= 2099), None)
         if hint is None:
             raise ParseError(f"no report date found (only month {month} day {day}, no year)")
         year = hint.year

@@ -11,6 +11,7 @@ from store.models import ParseError, Report, SourceFormat
 from store.parsers import text as tx
 from store.parsers.blocks import Block, assemble
 from store.parsers.dates import any_full_date, find_report_date, parse_iso
+from store.parsers.html_depth import nesting_depth
 from store.parsers.report import make_report
 
 # Site chrome that is never report text.
@@ -31,6 +32,13 @@ _PARAGRAPH_TAGS = {"p", "h1", "blockquote", "pre", "dd", "dt"}
 _HEADING_TAGS = {"h2", "h3", "h4", "h5", "h6"}
 _LIST_TAGS = {"ul", "ol"}
 _BOLD_TAGS = {"strong", "b"}
+# What makes an element a container rather than a paragraph (see _collect_blocks).
+_BLOCK_TAGS = _PARAGRAPH_TAGS | _HEADING_TAGS | _LIST_TAGS | {"div", "li", "table", "section"}
+
+# Report pages nest elements about 20 deep. Far deeper nesting is broken or hostile input, and
+# lexbor takes time quadratic in the depth to build such a tree (200,000 nested <div>s: a
+# minute), so it is refused before parsing (see html_depth).
+MAX_NESTING = 256
 
 
 def looks_like_html(text: str) -> bool:
@@ -45,6 +53,8 @@ def parse_isw_html(text: str, source: str) -> Report:
         r"</html\s*>", text, re.IGNORECASE
     ):
         raise ParseError("truncated HTML (no closing </html> tag)")
+    if nesting_depth(text, MAX_NESTING) > MAX_NESTING:
+        raise ParseError(f"HTML nested too deeply (more than {MAX_NESTING} levels of elements)")
     tree = LexborHTMLParser(text)
     title = _title(tree)
     for node in tree.css(_CHROME):
@@ -106,32 +116,55 @@ def _byline_date(tree: LexborHTMLParser) -> date | None:
     return any_full_date(node.text()) if node is not None else None
 
 
-def _collect_blocks(node: LexborNode, out: list[Block]) -> None:
+def _collect_blocks(root: LexborNode, out: list[Block]) -> None:
     """Flatten the body into paragraphs, list items and headings, in document order.
-    Containers (divs wrapping a whole report, tables) are descended into."""
-    for child in node.iter(include_text=False):
+    Containers (divs wrapping a whole report, tables) are descended into.
+
+    Iterative, with one stack entry per level (no recursion limit on deep pages), and whether a
+    node contains blocks is worked out once for the whole tree rather than by a subtree walk
+    at every level (depth x size on deeply nested pages)."""
+    containers = _nodes_with_blocks(root)
+    # (the children still to visit, are they the children of a <ul>/<ol>)
+    stack = [(root.iter(include_text=False), False)]
+    while stack:
+        children, in_list = stack[-1]
+        child = next(children, None)
+        if child is None:
+            stack.pop()
+            continue
         tag = child.tag
-        if tag in _LIST_TAGS:
-            for item in child.iter(include_text=False):
-                if item.tag == "li":
-                    out.append(Block(item.text(), kind="item", bold=_all_bold(item)))
-                else:
-                    _collect_blocks(item, out)
+        if in_list:
+            if tag == "li":
+                out.append(Block(child.text(), kind="item", bold=_all_bold(child)))
+            else:
+                stack.append((child.iter(include_text=False), False))
+        elif tag in _LIST_TAGS:
+            stack.append((child.iter(include_text=False), True))
         elif tag in _HEADING_TAGS:
             out.append(Block(child.text(), kind="heading"))
-        elif tag in _PARAGRAPH_TAGS or not _has_blocks(child):
+        elif tag in _PARAGRAPH_TAGS or child.mem_id not in containers:
             # Empty ones (images, spacers) are kept: they still separate lists.
             out.append(Block(child.text(), bold=_all_bold(child)))
         else:
-            _collect_blocks(child, out)
+            stack.append((child.iter(include_text=False), False))
 
 
-def _has_blocks(node: LexborNode) -> bool:
-    return any(
-        n.tag in _PARAGRAPH_TAGS | _HEADING_TAGS | _LIST_TAGS | {"div", "li", "table", "section"}
-        for n in node.traverse(include_text=False)
-        if n.mem_id != node.mem_id
-    )
+def _nodes_with_blocks(root: LexborNode) -> set[int]:
+    """The mem_ids of the nodes under `root` (and `root`) that have a block element among their
+    descendants (not counting themselves). Each block marks its ancestors up to the first one
+    already marked, so every node is marked at most once."""
+    marked: set[int] = set()
+    root_id = root.mem_id
+    for node in root.traverse(include_text=False):
+        if node.tag not in _BLOCK_TAGS or node.mem_id == root_id:
+            continue
+        parent = node.parent
+        while parent is not None and parent.mem_id not in marked:
+            marked.add(parent.mem_id)
+            if parent.mem_id == root_id:
+                break
+            parent = parent.parent
+    return marked
 
 
 def _all_bold(node: LexborNode) -> bool:
@@ -140,21 +173,34 @@ def _all_bold(node: LexborNode) -> bool:
     letters = _letters(node.text())
     if not letters:
         return False
+    under_bold: dict[int, bool] = {}  # shared by the ancestor walks: each node is walked once
     bold = sum(
         len(_letters(n.text()))
         for n in node.css(", ".join(_BOLD_TAGS))
-        if not _has_bold_ancestor(n, node)
+        if not _has_bold_ancestor(n, node, under_bold)
     )
     return bold >= 0.9 * len(letters)
 
 
-def _has_bold_ancestor(node: LexborNode, root: LexborNode) -> bool:
+def _has_bold_ancestor(node: LexborNode, root: LexborNode, memo: dict[int, bool]) -> bool:
+    """Is one of the node's ancestors below `root` bold? `memo` remembers the answer (for "the
+    node or an ancestor below root") for every node walked, so that many bold runs in one deep
+    paragraph cost one walk, not one each."""
+    path: list[int] = []
     parent = node.parent
+    found = False
     while parent is not None and parent.mem_id != root.mem_id:
+        if parent.mem_id in memo:
+            found = memo[parent.mem_id]
+            break
         if parent.tag in _BOLD_TAGS:
-            return True
+            found = True
+            break
+        path.append(parent.mem_id)
         parent = parent.parent
-    return False
+    for mem_id in path:
+        memo[mem_id] = found
+    return found
 
 
 def _letters(text: str) -> str:

@@ -105,8 +105,10 @@ def _english_start(lines: list[str], start: int) -> int:
 
 def _summary(lines: list[str]) -> tuple[list[str], dict[str, str], list[str]]:
     """The Korean summary -> (takeaway bullets, metadata, other paragraphs)."""
-    bullets: list[str] = []
-    metadata: dict[str, str] = {}
+    # Bullets and metadata values as their lines, joined at the end: growing one string line by
+    # line is quadratic in a long run of wrapped lines.
+    bullets: list[list[str]] = []
+    metadata: dict[str, list[str]] = {}
     paragraphs: list[str] = []
     current: str | None = None  # "bullet", a metadata key, or None: what a line continues
     blank_before = True
@@ -122,24 +124,26 @@ def _summary(lines: list[str]) -> tuple[list[str], dict[str, str], list[str]]:
             continue
         if meta := _META_LINE.match(line):
             current = _META_KEYS.get(re.sub(r"\s+", "", meta.group(1)), "outlook")
-            metadata[current] = meta.group(2).strip()
+            metadata[current] = [meta.group(2).strip()]
             continue
         is_bullet, rest = tx.strip_bullet(line)
         rest = rest.strip()
-        if current in metadata and not metadata[current]:
+        if current in metadata and metadata[current] == [""]:
             # "향후 전망:" may put its text (even as a bullet) on the next line.
-            metadata[current] = rest
+            metadata[current] = [rest]
         elif is_bullet and not metadata:
-            bullets.append(rest)
+            bullets.append([rest])
             current = "bullet"
         elif current == "bullet" and not was_blank:
-            bullets[-1] = f"{bullets[-1]} {line}"  # a wrapped bullet
+            bullets[-1].append(line)  # a wrapped bullet
         elif current in metadata and not was_blank:
-            metadata[current] = f"{metadata[current]} {line}"
+            metadata[current].append(line)
         elif len(rest) >= _MIN_KO_PARAGRAPH:
             paragraphs.append(rest)
             current = None
-    return [tx.clean_text(b) for b in bullets if b], metadata, paragraphs
+    joined = [" ".join(parts) for parts in bullets]
+    values = {key: " ".join(parts) for key, parts in metadata.items()}
+    return [tx.clean_text(b) for b in joined if b], values, paragraphs
 
 
 def _pair(english: list[str], korean: list[str]) -> list[dict[str, str]]:

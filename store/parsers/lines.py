@@ -28,6 +28,11 @@ def join_lines(lines: Iterable[str], classify: Classifier = plain_line) -> list[
     the line above ends mid-phrase (comma, dash), or it is indented under a bullet.
     """
     blocks: list[Block] = []
+    # The block being built is kept as its lines, joined once it is complete, and it is judged
+    # by its last line that has any text: re-reading (and re-copying) the whole growing block
+    # for every line made a long run of wrapped lines quadratic.
+    parts: list[str] = []
+    last_text = ""
     gap = True
     for raw in lines:
         if not raw.strip():
@@ -36,19 +41,37 @@ def join_lines(lines: Iterable[str], classify: Classifier = plain_line) -> list[
         block = classify(raw)
         if not block.text.strip():
             continue
-        if not gap and blocks and _continues(blocks[-1], block, raw):
-            blocks[-1].text = f"{blocks[-1].text.rstrip()} {block.text.strip()}"
+        if not gap and blocks and _continues(blocks[-1].kind, parts[-1], last_text, block, raw):
+            if len(parts) == 1:
+                parts[0] = parts[0].rstrip()
+            parts.append(block.text.strip())
+            # A line of nothing but endnote markers leaves the block's end as it was.
+            if tx.clean_text(block.text):
+                last_text = block.text
             continue
+        _finish(blocks, parts)
         block.gap = gap
         blocks.append(block)
+        parts = [block.text]
+        last_text = block.text
         gap = False
+    _finish(blocks, parts)
     return blocks
 
 
-def _continues(previous: Block, block: Block, raw: str) -> bool:
-    if block.kind != "para" or previous.kind == "heading":
+def _finish(blocks: list[Block], parts: list[str]) -> None:
+    if len(parts) > 1:
+        blocks[-1].text = " ".join(parts)
+
+
+def _continues(
+    previous_kind: str, previous_line: str, last_text: str, block: Block, raw: str
+) -> bool:
+    """Does `block` continue the block above, whose last line is `previous_line` and whose
+    last line with text is `last_text` (how the whole block ends, for tx.ends_sentence)?"""
+    if block.kind != "para" or previous_kind == "heading":
         return False
     text = block.text.strip()
-    if re.match(r"[a-z]", text) or re.search(r"[,–—-]$", previous.text.rstrip()):
-        return not tx.ends_sentence(previous.text)
-    return previous.kind == "item" and raw[:1].isspace()
+    if re.match(r"[a-z]", text) or previous_line.rstrip().endswith((",", "–", "—", "-")):
+        return not tx.ends_sentence(last_text)
+    return previous_kind == "item" and raw[:1].isspace()

@@ -16,25 +16,42 @@ from store.parsers.report import make_report
 
 FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*(?:\n|\Z)", re.DOTALL)
 CRAWLER_HEADER = re.compile(r"^#\s*(source|date|url|title|crawled)\s*:\s*(.*)$", re.IGNORECASE)
-_SITE_SUFFIX = re.compile(r"\s*\|\s*[^|]*$")
+# The patterns below run over single lines of any length, so none may scan past the start of
+# its next possible match: "[" * 200_000 or "![a](" repeated must not cost time quadratic in the
+# line. Hence link texts without "[", an image's target without "![", an endnote link's target
+# without "[[", and the title suffix matched from the start of a run of spaces only.
+_SITE_SUFFIX = re.compile(r"(?<!\s)\s*\|[^|]*$")
 
-_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
-_ENDNOTE_LINK = re.compile(r"\[\[(\d{1,3})\]\]\([^)\s]*\)")
-_LINK = re.compile(r"\[([^\]]*)\]\((?:[^()\s]|\([^()\s]*\))*\)")
-_AUTOLINK = re.compile(r"<https?://[^>\s]*>")
+_IMAGE = re.compile(r"!\[[^\[\]]*\]\((?:[^)!]|!(?!\[))*\)")
+_ENDNOTE_LINK = re.compile(r"\[\[(\d{1,3})\]\]\((?:[^)\s\[]|\[(?!\[))*\)")
+_LINK = re.compile(r"\[([^\[\]]*)\]\((?:[^()\s]|\([^()\s]*\))*\)")
+_AUTOLINK = re.compile(r"<https?://[^<>\s]*>")
 _ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|])")
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s*(.*)$")
 _ITEM = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+(.*)$")
 
 
+class _FrontMatterLoader(yaml.SafeLoader):
+    """YAML's safe loader, but dates stay text as written: "date: 2024-13-45" would otherwise
+    raise ValueError inside the loader and lose the whole front matter, and a header date is
+    only a year hint anyway (parse_iso / any_full_date read it, or ignore it when invalid)."""
+
+
+_FrontMatterLoader.add_constructor(
+    "tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node)
+)
+
+
 def looks_like_markdown(text: str) -> bool:
     if FRONT_MATTER.match(text) or CRAWLER_HEADER.match(text.lstrip()):
         return True
+    # Linear in the text (see _IMAGE): a bullet's indent cannot run across lines (a run of
+    # blank lines would be rescanned from each of them), a link has no "[" inside.
     signals = [
         re.search(r"^#{1,6}\s+\S", text, re.MULTILINE),
         re.search(r"\*\*[^*\n]+\*\*", text),
-        re.search(r"\[[^\]\n]*\]\([^)\s]+\)", text),
-        re.search(r"^\s*[-*+]\s+\S", text, re.MULTILINE),
+        re.search(r"\[[^\[\]\n]*\]\([^)\s\[]+\)", text),
+        re.search(r"^[^\S\n]*[-*+]\s+\S", text, re.MULTILINE),
     ]
     return sum(bool(s) for s in signals) >= 2
 
@@ -72,9 +89,9 @@ def _split_header(text: str) -> tuple[dict[str, str], str]:
     match = FRONT_MATTER.match(text)
     if match:
         try:
-            loaded = yaml.safe_load(match.group(1))
-        except yaml.YAMLError:
-            loaded = None  # unreadable front matter: just drop it
+            loaded = yaml.load(match.group(1), Loader=_FrontMatterLoader)  # a SafeLoader
+        except (yaml.YAMLError, RecursionError):
+            loaded = None  # unreadable (or absurdly nested) front matter: just drop it
         if isinstance(loaded, dict):
             meta = {str(k).lower(): _scalar(v) for k, v in loaded.items() if v is not None}
         text = text[match.end() :]

@@ -7,8 +7,9 @@ import re
 
 # Invisible or odd spaces that pasted and scraped text is full of.
 _SPACES = re.compile(r"[\s\u00a0\u2000-\u200b\u202f\u205f\u3000\ufeff]+")
-# Inline endnote markers: "[12]", also the markdown form "[[12]](https://…)".
-ENDNOTE_MARKER = re.compile(r"\[\[(\d{1,3})\]\]\([^)\s]*\)|\[(\d{1,3})\]")
+# Inline endnote markers: "[12]", also the markdown form "[[12]](https://…)". The link target
+# stops at the next "[[" (the next marker), so a line of unclosed "[[1]](" stays linear.
+ENDNOTE_MARKER = re.compile(r"\[\[(\d{1,3})\]\]\((?:[^)\s\[]|\[(?!\[))*\)|\[(\d{1,3})\]")
 # A block that *is* an endnote: starts with its marker ("[1] https://…").
 ENDNOTE_LINE = re.compile(r"^\s*\[\[?\d{1,3}\]")
 
@@ -108,9 +109,12 @@ def first_sentence(text: str) -> str:
 def same_start(a: str, b: str, length: int = 60) -> bool:
     """Do two texts open with the same words? Ignores punctuation, case and dash styles, which
     differ between a takeaway bullet and the bold lead of its topline paragraph."""
+    ka = start_key(a, length)
+    return ka is not None and ka == start_key(b, length)
 
-    def key(s: str) -> str:
-        return re.sub(r"[^a-z0-9]", "", clean_text(s).lower())[:length]
 
-    ka, kb = key(a), key(b)
-    return len(ka) >= 20 and ka == kb
+def start_key(text: str, length: int = 60) -> str | None:
+    """What `same_start` compares (None when the text is too short to tell), for looking a text
+    up among many instead of comparing it with each."""
+    key = re.sub(r"[^a-z0-9]", "", clean_text(text).lower())[:length]
+    return key if len(key) >= 20 else None
