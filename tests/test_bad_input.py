@@ -30,6 +30,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from store.models import ParseError
+from store.parsers import parse_text
 from store.sources import read_text
 from tests.conftest import CORPUS, SEED
 
@@ -698,3 +699,16 @@ def test_long_queries_finish(query_worker, name):
     """Telegram messages are at most 4096 characters."""
     status, value, _ = query_worker.call("query", (_LONG_QUERIES[name], None, date(2024, 1, 26)))
     assert status == "ok", value
+
+
+def test_an_html_page_far_larger_than_any_report_is_refused_at_once():
+    """lexbor is quadratic on some tag soup; pages over MAX_HTML_CHARS (10x the largest saved
+    report) get a one-line error instead of minutes of parsing."""
+    from store.parsers.isw_html import MAX_HTML_CHARS
+
+    unit = "<form></select><select></p><nobr>"
+    text = "<html><body>" + unit * (MAX_HTML_CHARS // len(unit) + 1) + "</body></html>"
+    started = time.monotonic()
+    with pytest.raises(ParseError, match="too large for a report"):
+        parse_text(text, "soup.html")
+    assert time.monotonic() - started < 1.0

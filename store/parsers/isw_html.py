@@ -39,6 +39,10 @@ _BLOCK_TAGS = _PARAGRAPH_TAGS | _HEADING_TAGS | _LIST_TAGS | {"div", "li", "tabl
 # lexbor takes time quadratic in the depth to build such a tree (200,000 nested <div>s: a
 # minute), so it is refused before parsing (see html_depth).
 MAX_NESTING = 256
+# The largest saved report page is 142 KB. Some tag soup still makes lexbor quadratic
+# (`<form></select><select></p><nobr>` repeated: 0.5 s at 660 KB), so a page far larger than
+# any report is refused rather than parsed for minutes.
+MAX_HTML_CHARS = 1_500_000
 
 
 def looks_like_html(text: str) -> bool:
@@ -49,6 +53,10 @@ def looks_like_html(text: str) -> bool:
 
 
 def parse_isw_html(text: str, source: str) -> Report:
+    if len(text) > MAX_HTML_CHARS:
+        raise ParseError(
+            f"HTML page too large for a report ({len(text):,} characters; limit {MAX_HTML_CHARS:,})"
+        )
     if re.search(r"<html[\s>]", text[:5000], re.IGNORECASE) and not re.search(
         r"</html\s*>", text, re.IGNORECASE
     ):
