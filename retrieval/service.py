@@ -25,7 +25,7 @@ from retrieval.tokenize import Tokenizer
 from retrieval.transliterate import NameIndex, proper_nouns
 from store.embedding import Embedder
 from store.records import Chunk, date_to_int
-from store.vector_store import Generation, ReportStore
+from store.vector_store import Generation, ReportStore, StoreBusyError
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +104,8 @@ class ReportQA:
                 return  # another thread reloaded meanwhile
             try:
                 self.refresh()
+            except StoreBusyError as err:
+                log.info("Store not ready to reload (%s); answering from the previous state", err)
             except Exception:
                 log.exception("Reloading the store failed; answering from the previous state")
 

@@ -59,6 +59,11 @@ _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
 
+class StoreBusyError(RuntimeError):
+    """Embedded Chroma cannot serve vectors another process has not flushed yet (mid-ingest);
+    read again later."""
+
+
 class StoreMismatchError(RuntimeError):
     """The store on disk was written by another schema or embedding model."""
 
@@ -446,9 +451,11 @@ class ReportStore:
         for attempt in range(_READ_RETRIES):
             try:
                 return self.chunks.get(where=where, include=include)
-            except InternalError:
+            except InternalError as err:
                 if attempt == _READ_RETRIES - 1:
-                    raise
+                    raise StoreBusyError(
+                        "another process is still writing vectors this read needs"
+                    ) from err
                 time.sleep(0.02 * 2**attempt)
         raise AssertionError("unreachable")
 

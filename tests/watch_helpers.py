@@ -4,9 +4,7 @@ feeds (a real server on 127.0.0.1, in a thread), the fast hashing embedder, and 
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import shutil
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -16,25 +14,11 @@ from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from tests.conftest import CORPUS, REPO
+from tests.conftest import CORPUS, load_kill_script
 
-
-def _hashing_embedder_class():
-    """The bag-of-words embedder of scripts/kill_ingest.py: storage mechanics and pushes need
-    vectors, not a model (and embedding a report with the real one takes seconds)."""
-    module = sys.modules.get("kill_ingest")
-    if module is None:
-        spec = importlib.util.spec_from_file_location(
-            "kill_ingest", REPO / "scripts" / "kill_ingest.py"
-        )
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["kill_ingest"] = module
-        spec.loader.exec_module(module)
-    return module.HashingEmbedder
-
-
-HashingEmbedder = _hashing_embedder_class()
+# The bag-of-words embedder of scripts/kill_ingest.py: storage mechanics and pushes need
+# vectors, not a model (and embedding a report with the real one takes seconds).
+HashingEmbedder = load_kill_script().HashingEmbedder
 
 
 def corpus_html(day: str) -> Path:
