@@ -32,6 +32,7 @@ from bot.telegram_format import (
     tg_len,
 )
 from retrieval.models import Answer, Result
+from tests.bot_harness import FakeClock, SwitchableQA
 from tests.fake_bot_api import FakeBotApi, parse_html
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.slow]
@@ -49,33 +50,6 @@ _ids = itertools.count(10_001)
 def new_id() -> int:
     """A fresh user (= private chat) id, so scenarios never share a chat or a rate limit."""
     return next(_ids)
-
-
-class FakeClock:
-    """The bot's clock (rate limit window, page expiry); tests move it forward."""
-
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-class SwitchableQA:
-    """The real ReportQA; a test may override one method to inject an edge-case answer."""
-
-    def __init__(self, real: object) -> None:
-        self.real = real
-        self.overrides: dict[str, object] = {}
-
-    def __getattr__(self, name: str):
-        overrides = self.__dict__["overrides"]
-        if name in overrides:
-            return overrides[name]
-        return getattr(self.__dict__["real"], name)
 
 
 def make_settings(base_url: str, **extra) -> Settings:

@@ -34,6 +34,7 @@ from bot.i18n import label
 from bot.settings import Settings
 from bot.telegram_app import ALLOWED_UPDATES, build_application
 from bot.telegram_format import escape
+from tests.bot_harness import FakeClock, SwitchableQA
 from tests.fake_bot_api import Call, FakeBotApi
 
 # 429s are retried by PTB's AIORateLimiter, which reads the deprecated RetryAfter.retry_after
@@ -62,28 +63,6 @@ def new_id() -> int:
 
 def group_id() -> int:
     return -1_000_000_000_000 - new_id()
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-class SwitchableQA:
-    """The real ReportQA; a test may override one attribute."""
-
-    def __init__(self, real: object) -> None:
-        self.real = real
-        self.overrides: dict[str, object] = {}
-
-    def __getattr__(self, name: str):
-        overrides = self.__dict__["overrides"]
-        if name in overrides:
-            return overrides[name]
-        return getattr(self.__dict__["real"], name)
 
 
 def make_settings(base_url: str, **extra) -> Settings:

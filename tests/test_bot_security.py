@@ -39,6 +39,7 @@ from bot.settings import Settings
 from bot.telegram_app import ALLOWED_UPDATES, build_application
 from bot.telegram_format import escape
 from retrieval.models import Answer, Result
+from tests.bot_harness import FakeClock, SwitchableQA
 from tests.fake_bot_api import FakeBotApi
 
 ASYNC = pytest.mark.asyncio(loop_scope="session")
@@ -73,31 +74,6 @@ _ids = itertools.count(40_101)
 
 def new_id() -> int:
     return next(_ids)
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-class SwitchableQA:
-    """The real ReportQA; a test may override attributes (e.g. point uploads at its own store)."""
-
-    def __init__(self, real: object) -> None:
-        self.real = real
-        self.overrides: dict[str, object] = {}
-
-    def __getattr__(self, name: str):
-        overrides = self.__dict__["overrides"]
-        if name in overrides:
-            return overrides[name]
-        return getattr(self.__dict__["real"], name)
 
 
 def is_answer(text: str) -> bool:
