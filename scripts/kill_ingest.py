@@ -67,8 +67,8 @@ VARIANTS = 2
 
 
 class HashingEmbedder:
-    """Deterministic bag-of-words vectors (as in tests/test_store.py): storage mechanics
-    without loading a model."""
+    """Deterministic bag-of-words vectors: storage mechanics without loading a model (the
+    tests use this one too)."""
 
     name = "hashing-test"
     dim = 64

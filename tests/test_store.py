@@ -3,7 +3,6 @@ and both the embedded store and a `chroma run` server."""
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import socket
 import subprocess
@@ -12,35 +11,15 @@ import time
 from pathlib import Path
 
 import chromadb
-import numpy as np
 import pytest
 
 from store.ingest import ingest
 from store.records import report_chunks
 from store.vector_store import ReportStore, StoreMismatchError
-from tests.conftest import CORPUS, SEED
+from tests.conftest import CORPUS, SEED, load_kill_script
 
-
-class HashingEmbedder:
-    """Deterministic bag-of-words vectors: enough to test storage mechanics without the model."""
-
-    name = "hashing-test"
-    dim = 64
-
-    def embed_passages(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
-        return self._vectors(texts)
-
-    def embed_queries(self, texts: list[str]) -> np.ndarray:
-        return self._vectors(texts)
-
-    def _vectors(self, texts: list[str]) -> np.ndarray:
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for row, text in enumerate(texts):
-            for word in text.lower().split():
-                out[row, int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dim] += 1.0
-            out[row] /= max(np.linalg.norm(out[row]), 1e-9)
-        return out
-
+# Deterministic bag-of-words vectors (scripts/kill_ingest.py): storage mechanics without the model.
+HashingEmbedder = load_kill_script().HashingEmbedder
 
 MD_FEB = CORPUS / "markdown" / "2026-02-02_criticalthreats-crawl.md"
 HTML_MAR = CORPUS / "isw-html" / "2022-03-16_kma-alarm-ml.html"
