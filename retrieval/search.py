@@ -31,17 +31,16 @@ class HybridSearcher:
         embedder: Embedder,
         lexical: LexicalIndex | PartitionedLexicalIndex,
         centroids: dict[str, np.ndarray] | None = None,
-        lang_of: Callable[[str], str | None] | None = None,
     ) -> None:
         self.vectors = vectors
         self.embedder = embedder
         self.lexical = lexical
-        # The mean vector of each language's chunks. A multilingual model scores text in the
-        # question's own language higher across the board (a Korean question is "closer" to any
-        # Korean chunk than to the English one that answers it); ranking by similarity minus
-        # the query's similarity to that language's centroid removes most of that bias.
-        self.centroids = centroids or {}
-        self.lang_of = lang_of
+        # The mean vector of each language's chunks (by default the index's own). A multilingual
+        # model scores text in the question's own language higher across the board (a Korean
+        # question is "closer" to any Korean chunk than to the English one that answers it);
+        # ranking by similarity minus the query's similarity to that language's centroid
+        # removes most of that bias.
+        self.centroids = vectors.centroids() if centroids is None else centroids
 
     def search(
         self,
@@ -64,7 +63,7 @@ class HybridSearcher:
             query = " ".join([text, *extra]).strip()
             if query:
                 vector = self.embedder.embed_queries([query])[0]
-                ranked = self.vectors.search(vector, limit * 2, dates, allowed)
+                ranked = self.vectors.search(vector, limit * 2, dates)
                 ranked = self._debiased(vector, ranked)
                 for rank, (cid, sim) in enumerate(ranked[:limit]):
                     hit = hits.setdefault(cid, Hit(cid, 0.0))
@@ -85,13 +84,13 @@ class HybridSearcher:
     def _debiased(
         self, vector: np.ndarray, ranked: list[tuple[str, float]]
     ) -> list[tuple[str, float]]:
-        if len(self.centroids) < 2 or self.lang_of is None:
+        if len(self.centroids) < 2:
             return ranked
         bias = {lang: float(vector @ c) for lang, c in self.centroids.items()}
         base = min(bias.values())
 
         def adjusted(pair: tuple[str, float]) -> float:
-            lang = self.lang_of(pair[0]) if self.lang_of else None
+            lang = self.vectors.lang(pair[0])
             return pair[1] - (bias.get(lang, base) - base if lang else 0.0)
 
         return sorted(ranked, key=adjusted, reverse=True)

@@ -127,7 +127,6 @@ class ReportQA:
             ids, [catalog.chunks[i].text for i in ids], [catalog.chunks[i].lang for i in ids]
         )
         mentions = MentionIndex(catalog)
-        centroids = catalog.vectors.centroids(lambda cid: catalog.chunks[cid].lang)
         vocabulary: set[str] = set()
         for chunk in catalog.chunks.values():
             if chunk.lang == "en":
@@ -138,13 +137,7 @@ class ReportQA:
             self.lexical = lexical
             self.mentions = mentions
             self.names = NameIndex(sorted(vocabulary))
-            self.searcher = HybridSearcher(
-                catalog.vectors, self.embedder, lexical, centroids, lambda cid: self._lang_of(cid)
-            )
-
-    def _lang_of(self, chunk_id: str) -> str | None:
-        chunk = self.catalog.chunks.get(chunk_id)
-        return chunk.lang if chunk is not None else None
+            self.searcher = HybridSearcher(catalog.vectors, self.embedder, lexical)
 
     # ---- public questions -------------------------------------------------------------------
 

@@ -17,12 +17,21 @@ from store.records import Chunk, date_to_int
 
 
 class VectorIndex:
-    def __init__(self, ids: list[str], matrix: np.ndarray, dates: np.ndarray) -> None:
-        if matrix.ndim != 2 or matrix.shape[0] != len(ids) or dates.shape != (len(ids),):
-            raise ValueError("ids, matrix rows and dates must line up")
+    def __init__(
+        self, ids: list[str], matrix: np.ndarray, dates: np.ndarray, langs: list[str] | None = None
+    ) -> None:
+        langs = langs if langs is not None else [""] * len(ids)
+        if (
+            matrix.ndim != 2
+            or matrix.shape[0] != len(ids)
+            or dates.shape != (len(ids),)
+            or len(langs) != len(ids)
+        ):
+            raise ValueError("ids, matrix rows, dates and languages must line up")
         self.ids = ids
         self.matrix = matrix
         self.dates = dates
+        self.langs = langs
         self._row = {cid: i for i, cid in enumerate(ids)}
 
     @classmethod
@@ -33,13 +42,17 @@ class VectorIndex:
             return cls([], np.zeros((0, 0), dtype=np.float32), np.zeros(0, dtype=np.int32))
         matrix = np.stack([np.asarray(vectors[cid], dtype=np.float32) for cid in ids])
         dates = np.asarray([date_to_int(chunks[cid].report_date) for cid in ids], dtype=np.int32)
-        return cls(ids, matrix, dates)
+        return cls(ids, matrix, dates, [chunks[cid].lang for cid in ids])
 
     def __len__(self) -> int:
         return len(self.ids)
 
     def __contains__(self, chunk_id: object) -> bool:
         return chunk_id in self._row
+
+    def lang(self, chunk_id: str) -> str | None:
+        row = self._row.get(chunk_id)
+        return None if row is None else self.langs[row]
 
     def get(self, chunk_id: str) -> np.ndarray | None:
         row = self._row.get(chunk_id)
@@ -78,7 +91,7 @@ class VectorIndex:
                     break
         return out
 
-    def centroids(self, lang_of: Callable[[str], str]) -> dict[str, np.ndarray]:
-        """The mean vector of each language's chunks (see HybridSearcher)."""
-        langs = np.asarray([lang_of(cid) for cid in self.ids])
+    def centroids(self) -> dict[str, np.ndarray]:
+        """The mean vector of each language's rows (see HybridSearcher)."""
+        langs = np.asarray(self.langs)
         return {str(lang): self.matrix[langs == lang].mean(axis=0) for lang in np.unique(langs)}

@@ -19,10 +19,11 @@ class FixedEmbedder:
         return np.stack([self.vector for _ in texts])
 
 
-def index_of(vectors: dict[str, np.ndarray], days: dict[str, int] | None = None) -> VectorIndex:
+def index_of(vectors: dict[str, np.ndarray], langs: dict[str, str] | None = None) -> VectorIndex:
     ids = list(vectors)
-    dates = np.asarray([(days or {}).get(cid, 20240126) for cid in ids], dtype=np.int32)
-    return VectorIndex(ids, np.stack([vectors[cid] for cid in ids]), dates)
+    dates = np.full(len(ids), 20240126, dtype=np.int32)
+    languages = [(langs or {}).get(cid, "en") for cid in ids]
+    return VectorIndex(ids, np.stack([vectors[cid] for cid in ids]), dates, languages)
 
 
 def unit(*values: float) -> np.ndarray:
@@ -39,24 +40,18 @@ def test_dense_ranking_discounts_the_pull_of_the_questions_own_language():
         "en-other": unit(0.0, 0.1, 0.9),
     }
     langs = {"ko-other": "ko", "en-answer": "en", "en-other": "en"}
-    store = index_of(vectors)
+    store = index_of(vectors, langs)
     lexical = PartitionedLexicalIndex(Tokenizer())
     lexical.build([], [], [])
     assert store.search(query, 3)[0][0] == "ko-other"  # raw similarity: language wins
 
     centroids = {"ko": unit(1.0, 0.1, 0.1), "en": unit(0.0, 0.5, 0.5)}
-    searcher = HybridSearcher(
-        store,
-        FixedEmbedder(query),
-        lexical,
-        centroids,
-        langs.get,
-    )
+    searcher = HybridSearcher(store, FixedEmbedder(query), lexical, centroids)
     hits = searcher.search("질문", [], limit=3, lexical=False)
     assert [h.chunk_id for h in hits][0] == "en-answer"
     assert {h.chunk_id: h.dense for h in hits}["ko-other"] == store.search(query, 3)[0][1]
 
-    plain = HybridSearcher(store, FixedEmbedder(query), lexical)
+    plain = HybridSearcher(store, FixedEmbedder(query), lexical, centroids={})  # no correction
     assert plain.search("질문", [], limit=3, lexical=False)[0].chunk_id == "ko-other"
 
 
