@@ -126,6 +126,17 @@ def dist_ms(seconds: list[float]) -> dict[str, Any]:
     }
 
 
+def peak_rss_mib() -> float | None:
+    """This process's VmHWM: the most memory it has held since it started."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return None
+
+
 def cpu_seconds() -> float:
     r = resource.getrusage(resource.RUSAGE_SELF)
     return r.ru_utime + r.ru_stime
@@ -666,6 +677,8 @@ async def run_bot(
         {
             "bot_cpu_s": round(bot_cpu, 2),
             "bot_wall_s": round(bot_wall, 2),
+            # The bot process alone (the fake server and the driver run in a child process).
+            "bot_peak_rss_mib": peak_rss_mib(),
             "stop_s": round(stop_s, 2),
             "load_at_start": [round(x, 2) for x in load_before],
             "qa_samples": timed_qa.samples,
@@ -810,6 +823,7 @@ def summarize(res: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
         "rate_limiter": res["rate_limiter"],
         "bot_limits": res["bot_limits"],
         "load_at_start": res["load_at_start"],
+        "bot_peak_rss_mib": res["bot_peak_rss_mib"],
         "targets": {
             "answers_per_s": f">= {TARGET_RATE}",
             "p95_ms": f"<= {TARGET_P95_MS}",
@@ -857,9 +871,7 @@ def print_report(label: str, s: dict[str, Any], info: dict[str, Any], m: dict[st
     ]
     width = max(len(r[0]) for r in rows)
     print(f"\n== bench_bot_load [{label}] ==")
-    print(
-        f"store: {info['source']}: {info['reports']} reports; torch threads {info.get('torch_threads')}"
-    )
+    print(f"store: {info['source']}: {info['reports']} reports; embedding {info.get('embedding')}")
     print(f"rate limiter: {s['rate_limiter']}")
     print(f"bot limits: {s['bot_limits']}")
     for name, value, target in rows:
@@ -889,6 +901,7 @@ def print_report(label: str, s: dict[str, Any], info: dict[str, Any], m: dict[st
     for endpoint, d in b["rate_limiter_by_method"].items():
         print(f"  {endpoint:<15} queued in rate limiter   {pp(d['queued'])}")
         print(f"  {endpoint:<15} HTTP round trip          {pp(d['http'])}")
+    print(f"  bot process peak RSS (VmHWM): {s['bot_peak_rss_mib']} MiB")
     print(
         f"  CPU: bot process {b['bot_cpu_cores']} cores ({b['bot_cpu_ms_per_reply']} ms per "
         f"reply), fake server+driver "
@@ -1026,11 +1039,16 @@ def main(argv: list[str] | None = None) -> int:
     questions = load_questions(QUESTIONS)
     random.Random(args.seed).shuffle(questions)
     settings, store, embedder, info, cleanup = build_store(args)
-    import torch
+    # torch only for the what-if: the ONNX backend never loads it, and importing it here would
+    # add ~300 MB to the bot process's measured memory.
+    if args.torch_threads is not None:
+        import torch
 
-    if args.torch_threads is not None:  # what-if
         torch.set_num_threads(args.torch_threads)
-    info["torch_threads"] = torch.get_num_threads()
+        info["torch_threads"] = torch.get_num_threads()
+    info["embedding"] = (
+        f"{settings.embedding_backend}, threads {settings.embedding_threads or 'auto'}"
+    )
     try:
         t0 = time.monotonic()
         qa = build_qa(settings, store, embedder)

@@ -11,6 +11,9 @@
    Plus `python -X importtime` of the same imports: cumulative import time of the heavy packages.
 3. Peak RSS of a running `reportbot chat`: 20 questions piped on stdin (Korean and English, asks
    and /topic), VmHWM and VmRSS read from /proc/PID/status after the 20th answer, before /quit.
+4. Peak RSS of the running Telegram bot: `reportbot run` with a token, talking to the tests' fake
+   Bot API server on 127.0.0.1 (TELEGRAM_API_BASE_URL); the same 20 questions sent at once from
+   4 chats (so several are answered concurrently), VmHWM read after the 20th answer.
 
 The store: --data-dir, else /tmp/full when it holds reports and nothing is ingesting into it,
 else /tmp/reportbot_bench_store (see bench_query.py).
@@ -280,6 +283,55 @@ def chat_rss(data_dir: Path, questions: list[str], timeout: float) -> dict:
     }
 
 
+def bot_rss(data_dir: Path, questions: list[str], timeout: float) -> dict:
+    """The real bot process (`reportbot run`) against the fake Bot API server."""
+    import asyncio
+
+    from tests.fake_bot_api import FakeBotApi
+
+    async def run() -> dict:
+        token = "123456:bench-cold-start"
+        api = FakeBotApi(token)
+        await api.start()
+        env = {**os.environ, "TELEGRAM_BOT_TOKEN": token, "TELEGRAM_API_BASE_URL": api.base_url}
+        proc = subprocess.Popen(
+            [exe(), "--data-dir", str(data_dir), "run"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            t0 = time.perf_counter()
+            await api.wait_for("getUpdates", timeout=timeout)  # polling: ready
+            ready = time.perf_counter() - t0
+            for i, q in enumerate(questions):
+                lang = "ko" if re.search("[가-힣]", q) else "en"
+                api.push_text(1000 + i % 4, q, language_code=lang)
+            await api.wait_for("sendMessage", timeout=timeout, count=len(questions))
+            status = Path(f"/proc/{proc.pid}/status").read_text()
+            fields = {
+                k: int(v.split()[0]) / 1024
+                for k, v in (line.split(":", 1) for line in status.splitlines() if ":" in line)
+                if k in ("VmHWM", "VmRSS")
+            }
+            return {
+                "questions": len(questions),
+                "answered": len(api.calls_of("sendMessage")),
+                "seconds_to_polling": round(ready, 2),
+                "peak_rss_VmHWM_mib": round(fields.get("VmHWM", 0.0), 1),
+                "rss_VmRSS_mib": round(fields.get("VmRSS", 0.0), 1),
+            }
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+            await api.stop()
+
+    return asyncio.run(run())
+
+
 def profile(data_dir: Path, question: str, name: str) -> int:
     import io
     import pstats
@@ -339,6 +391,8 @@ def main() -> int:
     imp = importtime()
     print("`reportbot chat` with 20 questions on stdin:", flush=True)
     chat = chat_rss(data_dir, CHAT_QUESTIONS, args.chat_timeout)
+    print("`reportbot run` (Telegram bot, fake Bot API) with the same 20 questions:", flush=True)
+    bot = bot_rss(data_dir, CHAT_QUESTIONS, args.chat_timeout)
 
     end_machine = c.machine()
     rows = [
@@ -359,6 +413,12 @@ def main() -> int:
         ["`reportbot chat` peak RSS (VmHWM) after 20 answers", chat["peak_rss_VmHWM_mib"], "MiB"],
         ["`reportbot chat` RSS (VmRSS) then", chat["rss_VmRSS_mib"], "MiB"],
         ["`reportbot chat` start + 20 answers", chat["seconds_to_answer_all_incl_startup"], "s"],
+        [
+            "`reportbot run` (Telegram bot) peak RSS (VmHWM) after 20 answers",
+            bot["peak_rss_VmHWM_mib"],
+            "MiB",
+        ],
+        ["`reportbot run` RSS (VmRSS) then", bot["rss_VmRSS_mib"], "MiB"],
     ]
     print()
     print(c.table(rows, ["figure", "value", "unit"]))
@@ -378,6 +438,7 @@ def main() -> int:
                 "breakdown_median_s": parts,
                 "importtime": imp,
                 "chat": chat,
+                "bot": bot,
             },
         },
     )

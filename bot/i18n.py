@@ -12,8 +12,8 @@ LABELS: dict[str, dict[str, str]] = {
         "source": "Source",
         "no_match": "I found no takeaway that answers this. Try other words, a place name in "
         "English, a date, or /latest.",
-        "no_match_in_dates": "No takeaway in those dates answers this. Try a wider date range or "
-        "drop the date.",
+        "other_dates": "Nothing from those dates answers this; these are the closest matches "
+        "from other reports.",
         "no_topic": "No takeaway mentions “{query}”. Check the spelling, try the English name, or "
         "use /latest.",
         "bad_date": "I could not read a date in “{query}”. Try 2024-01-26 or January 26, 2024.",
@@ -86,7 +86,7 @@ LABELS: dict[str, dict[str, str]] = {
         "source": "출처",
         "no_match": "이 질문에 답하는 핵심 요점을 찾지 못했습니다. 다른 단어, 영어 지명, 날짜를 "
         "넣어 보거나 /latest 를 써 보세요.",
-        "no_match_in_dates": "그 기간의 보고서에는 답이 없습니다. 기간을 넓히거나 날짜를 빼 보세요.",
+        "other_dates": "그 기간의 보고서에는 답이 없어, 다른 날짜 보고서에서 가장 가까운 내용을 보여 드립니다.",
         "no_topic": "“{query}”을(를) 언급한 핵심 요점이 없습니다. 철자나 영어 이름을 확인하거나 "
         "/latest 를 써 보세요.",
         "bad_date": "“{query}”에서 날짜를 읽지 못했습니다. 2024-01-26 또는 2024년 1월 26일처럼 "
@@ -158,7 +158,7 @@ LABELS: dict[str, dict[str, str]] = {
         "source": "Джерело",
         "no_match": "Не знайшов висновку, що відповідає на це. Спробуйте інші слова, дату або "
         "/latest.",
-        "no_match_in_dates": "У звітах за ці дати відповіді немає. Розширте проміжок дат.",
+        "other_dates": "У звітах за ці дати відповіді немає; ось найближчі збіги з інших звітів.",
         "no_topic": "Жоден висновок не згадує «{query}». Перевірте написання або спробуйте "
         "англійську назву.",
         "bad_date": "Не вдалося прочитати дату в «{query}». Спробуйте 2024-01-26.",
@@ -229,7 +229,7 @@ LABELS: dict[str, dict[str, str]] = {
         "source": "Источник",
         "no_match": "Не нашёл вывода, отвечающего на это. Попробуйте другие слова, дату или "
         "/latest.",
-        "no_match_in_dates": "В отчётах за эти даты ответа нет. Расширьте диапазон дат.",
+        "other_dates": "В отчётах за эти даты ответа нет; вот ближайшие совпадения из других отчётов.",
         "no_topic": "Ни один вывод не упоминает «{query}». Проверьте написание или попробуйте "
         "английское название.",
         "bad_date": "Не удалось прочитать дату в «{query}». Попробуйте 2024-01-26.",

@@ -52,17 +52,18 @@ class HybridSearcher:
         dense: bool = True,
         lexical: bool = True,
         dense_hints: list[str] | None = None,
+        vector: np.ndarray | None = None,
     ) -> list[Hit]:
         """`expansions` are other names for what the text mentions (e.g. "Avdiivka" for
         "아브디이프카"): the embedding model does not link transliterations by itself.
-        `dense_hints`, when given, replace them in the embedded query (a few, not every form)."""
+        `dense_hints`, when given, replace them in the embedded query (a few, not every form).
+        `vector`, when given, is `query_vector`'s for the same arguments (searching one question
+        twice embeds it once)."""
         hits: dict[str, Hit] = {}
         if dense:
-            hints = expansions if dense_hints is None else dense_hints
-            extra = [e for e in hints if e.lower() not in text.lower()]
-            query = " ".join([text, *extra]).strip()
-            if query:
-                vector = self.embedder.embed_queries([query])[0]
+            if vector is None:
+                vector = self.query_vector(text, expansions, dense_hints)
+            if vector is not None:
                 ranked = self.vectors.search(vector, limit * 2, dates)
                 ranked = self._debiased(vector, ranked)
                 for rank, (cid, sim) in enumerate(ranked[:limit]):
@@ -80,6 +81,15 @@ class HybridSearcher:
                 # margin says how much better the top hits are, so it scales their share.
                 hit.score += (score / top) / (RRF_K + rank + 1)
         return sorted(hits.values(), key=lambda h: h.score, reverse=True)
+
+    def query_vector(
+        self, text: str, expansions: list[str], dense_hints: list[str] | None = None
+    ) -> np.ndarray | None:
+        """The embedded query: the text plus the hints (or expansions) it does not contain."""
+        hints = expansions if dense_hints is None else dense_hints
+        extra = [e for e in hints if e.lower() not in text.lower()]
+        query = " ".join([text, *extra]).strip()
+        return self.embedder.embed_queries([query])[0] if query else None
 
     def _debiased(
         self, vector: np.ndarray, ranked: list[tuple[str, float]]

@@ -24,6 +24,7 @@ from retrieval.search import Hit, HybridSearcher
 from retrieval.tokenize import Tokenizer
 from retrieval.transliterate import NameIndex, proper_nouns
 from store.embedding import Embedder
+from store.memory import release_freed_memory
 from store.records import Chunk, date_to_int
 from store.vector_store import Generation, ReportStore, StoreBusyError
 
@@ -41,6 +42,13 @@ DUPLICATE_SIMILARITY = 0.95
 MIN_DENSE_ONLY = 0.82
 PASSAGE_EVIDENCE = 0.8
 RELATIVE_FLOOR = 0.3
+# A date in a question mostly names the report wanted ("1월 26일 크렘린 협상"), but sometimes the
+# event ("postponed the draft to November 1", "chips imported in 2023", "the first strike on
+# Kyiv since April 29"), which a report dated later tells. So matches from inside the range
+# come first, and the best matches from anywhere keep OUTSIDE_SLOTS places when they rank among
+# the overall top OUTSIDE_RANK; with nothing inside the range, the best matches from anywhere.
+OUTSIDE_SLOTS = 2
+OUTSIDE_RANK = 3
 EXTRA_EVIDENCE = 0.15
 PHONETIC_MIN = 0.75
 # Seconds between two reloads while another process commits (a long ingest commits report
@@ -120,6 +128,9 @@ class ReportQA:
         # sees only whole reports (ReportStore.committed_chunks).
         generation = self.store.generation()
         self._loaded_at = time.monotonic()
+        # Before and after: the models loaded before the first load and the state a reload
+        # replaces leave freed pages that would otherwise add to the peak.
+        release_freed_memory()
         catalog = Catalog.load(self.store)
         lexical = PartitionedLexicalIndex(self.tokenizer)
         ids = list(catalog.chunks)
@@ -138,6 +149,7 @@ class ReportQA:
             self.mentions = mentions
             self.names = NameIndex(sorted(vocabulary))
             self.searcher = HybridSearcher(catalog.vectors, self.embedder, lexical)
+        release_freed_memory()
 
     # ---- public questions -------------------------------------------------------------------
 
@@ -151,22 +163,42 @@ class ReportQA:
         rng = self._year_with_reports(parsed.range)
         if rng is not None and self._is_generic(text):
             return self._takeaways_in(rng, "ask", question, lang, limit)
+        query = text or question
         expansions = self.expand(text)
+        hints = self.dense_hints(text)
+        vector = self.searcher.query_vector(query, expansions, hints)
+        anywhere = self._ranked(query, expansions, hints, vector, None)
+        note = None
+        if rng is None:
+            candidates = anywhere
+        else:
+            inside = self._ranked(query, expansions, hints, vector, rng)
+            candidates = _prefer_range(inside, anywhere, rng, limit)
+            if candidates and not inside:
+                note = "other_dates"
+        results = [self._result(c, lang) for c in candidates[:limit]]
+        if not results:
+            note = "no_match"
+        return Answer(command="ask", query=question, lang=lang, results=results, note=note)
+
+    def _ranked(
+        self,
+        query: str,
+        expansions: list[str],
+        hints: list[str],
+        vector: np.ndarray | None,
+        rng: DateRange | None,
+    ) -> list[Candidate]:
         dates, allowed = self._date_filter(rng)
         hits = self.searcher.search(
-            text or question, expansions, 60, dates, allowed, dense_hints=self.dense_hints(text)
+            query, expansions, 60, dates, allowed, dense_hints=hints, vector=vector
         )
-        candidates = self._candidates(hits)
-        candidates = self._collapse_duplicates(candidates)
+        candidates = self._collapse_duplicates(self._candidates(hits))
         if candidates:
             # Far weaker than the best match is noise, not a second answer.
             floor = candidates[0].score * RELATIVE_FLOOR
             candidates = [c for c in candidates if c.score >= floor]
-        results = [self._result(c, lang) for c in candidates[:limit]]
-        note = None
-        if not results:
-            note = "no_match" if rng is None else "no_match_in_dates"
-        return Answer(command="ask", query=question, lang=lang, results=results, note=note)
+        return candidates
 
     def topic(self, term: str, limit: int | None = None, lang: str | None = None) -> Answer:
         """Takeaways that literally mention the term (in any of its names), newest first."""
@@ -510,3 +542,13 @@ def widen(rng: DateRange, days: int) -> DateRange:
     return DateRange(
         start=rng.start - timedelta(days=days), end=rng.end + timedelta(days=days), exact_day=False
     )
+
+
+def _prefer_range(
+    inside: list[Candidate], anywhere: list[Candidate], rng: DateRange, limit: int
+) -> list[Candidate]:
+    if not inside:
+        return anywhere
+    outside = [c for c in anywhere[:OUTSIDE_RANK] if not rng.start <= c.report_date <= rng.end]
+    outside = outside[:OUTSIDE_SLOTS]
+    return inside[: max(1, limit - len(outside))] + outside

@@ -47,6 +47,7 @@ _READ_RETRIES = 6
 # (waits 0.05 s, doubling: about 6 s in all).
 _LOCKED_RETRIES = 8
 # How often committed_chunks re-reads reports a writer moved while it was reading.
+_REPORTS_PER_READ = 25
 _SNAPSHOT_ROUNDS = 20
 # In the data folder: one line appended per commit (see ReportStore.sync).
 GENERATION_FILE = "store-generation"
@@ -429,8 +430,10 @@ class ReportStore:
         wanted = sorted(set(versions.values()))
         include: list = ["documents", "metadatas"] + (["embeddings"] if vectors is not None else [])
         out: list[Chunk] = []
-        for start in range(0, len(wanted), 500):
-            part = wanted[start : start + 500]
+        # A few reports per read: one read of the whole store holds every row twice over (as
+        # Chroma's result and as chunks), which was the running bot's peak memory.
+        for start in range(0, len(wanted), _REPORTS_PER_READ):
+            part = wanted[start : start + _REPORTS_PER_READ]
             where = {"version": {"$in": part}} if len(part) > 1 else {"version": part[0]}
             rows = self._get_retrying(where, include)
             embeddings = rows["embeddings"] if vectors is not None else None

@@ -126,3 +126,26 @@ def test_topic_finds_exactly_the_takeaways_a_full_scan_finds(qa, term):
     expected.sort(key=lambda row: (-row[0].toordinal(), row[1]))
     got = qa.topic(term, limit=1000).results
     assert [(r.report_date, r.position, r.report_id) for r in got] == expected
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What did the Kremlin say about negotiations in 2023?",  # no report from 2023
+        "2023년 크렘린 협상 입장",
+    ],
+)
+def test_a_date_with_no_report_gives_the_best_matches_from_other_dates(qa, question):
+    """The year names the event's time, not the report's: the answer is in a later report."""
+    answer = qa.ask(question)
+    assert answer.note == "other_dates"
+    assert date(2024, 1, 26) in [r.report_date for r in answer.results[:3]]
+
+
+def test_matches_inside_the_date_range_come_first(qa):
+    answer = qa.ask("October 8 Kerch bridge")
+    assert answer.note is None
+    assert answer.results[0].report_date == date(2022, 10, 8)
+    inside = [r.report_date == date(2022, 10, 8) for r in answer.results]
+    # Once a match from elsewhere appears, no match from inside the range follows it.
+    assert inside == sorted(inside, reverse=True)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import numpy as np
 import pytest
 
+from retrieval.dates import DateRange
 from retrieval.lexical import PartitionedLexicalIndex
 from retrieval.search import HybridSearcher
+from retrieval.service import Candidate, _prefer_range
 from retrieval.tokenize import Tokenizer
 from retrieval.vectors import VectorIndex
 
@@ -101,3 +105,27 @@ def test_vector_index_is_exact_and_filters_by_date():
 def test_vector_index_rejects_misaligned_rows():
     with pytest.raises(ValueError):
         VectorIndex(["a", "b"], np.zeros((3, 4), np.float32), np.zeros(2, np.int32))
+
+
+def _unit(day: int) -> Candidate:
+    return Candidate(
+        report_id=f"r{day}",
+        report_date=date(2022, 3, day),
+        takeaway=None,
+        passage=None,
+        score=1.0 / day,
+        evidence=None,  # type: ignore[arg-type]
+    )
+
+
+def test_prefer_range_keeps_the_best_matches_from_outside_a_few_places():
+    rng = DateRange(start=date(2022, 3, 1), end=date(2022, 3, 9), exact_day=False)
+    inside = [_unit(d) for d in (1, 2, 3, 4, 5, 6)]
+    # The overall best three: two outside the range and one inside.
+    anywhere = [_unit(20), inside[0], _unit(21), _unit(22)]
+    chosen = _prefer_range(inside, anywhere, rng, 5)
+    assert [c.report_date.day for c in chosen] == [1, 2, 3, 20, 21]
+    # When the overall best are all inside, the range fills every place.
+    assert _prefer_range(inside, inside, rng, 5)[:5] == inside[:5]
+    # Nothing inside: the best from anywhere.
+    assert _prefer_range([], anywhere, rng, 5) == anywhere
