@@ -9,10 +9,10 @@ bot.formatting.format_answer.
 
 Figures: p50/p95/p99 of total latency (answer + formatting) and a breakdown. The components are
 measured by calling them directly with the very inputs the real call passed them (captured by
-thin wrappers around embedder.embed_queries, qa.catalog.vectors.search and qa.lexical.search):
+thin wrappers around embedder.embed_queries, qa.catalog.vectors.search and qa.lexical.search_concepts):
   query embedding  embedder.embed_queries
   vector search    qa.catalog.vectors.search (exact, in-memory matrix of committed vectors)
-  lexical search   qa.lexical.search (BM25)
+  lexical search   qa.lexical.search_concepts (BM25, each named thing counted once)
   fusion+assembly  the rest of ask (measured inline: ask time minus the three calls above);
                    its vector look-ups (qa.catalog.vectors.vectors) are shown on their own
   formatting       bot.formatting.format_answer
@@ -253,7 +253,7 @@ def install_probes(qa) -> dict:
     return {
         "embed": Probe(qa.embedder, "embed_queries"),
         "dense": Probe(qa.catalog.vectors, "search"),
-        "lexical": Probe(qa.lexical, "search"),
+        "lexical": Probe(qa.lexical, "search_concepts"),
         "vectors": Probe(qa.catalog.vectors, "vectors"),
     }
 

@@ -53,12 +53,14 @@ class HybridSearcher:
         lexical: bool = True,
         dense_hints: list[str] | None = None,
         vector: np.ndarray | None = None,
+        concepts: list[list[str]] | None = None,
     ) -> list[Hit]:
         """`expansions` are other names for what the text mentions (e.g. "Avdiivka" for
         "아브디이프카"): the embedding model does not link transliterations by itself.
         `dense_hints`, when given, replace them in the embedded query (a few, not every form).
         `vector`, when given, is `query_vector`'s for the same arguments (searching one question
-        twice embeds it once)."""
+        twice embeds it once). `concepts`, when given, are the expansions grouped by what they
+        name: lexical search then counts each group once (LexicalIndex.search_concepts)."""
         hits: dict[str, Hit] = {}
         if dense:
             if vector is None:
@@ -71,7 +73,10 @@ class HybridSearcher:
                     hit.dense = sim
                     hit.score += 1.0 / (RRF_K + rank + 1)
         if lexical:
-            ranked = self.lexical.search([text, *expansions], limit, allowed)
+            if concepts is None:
+                ranked = self.lexical.search([text, *expansions], limit, allowed)
+            else:
+                ranked = self.lexical.search_concepts(text, concepts, limit, allowed)
             top = ranked[0][1] if ranked else 1.0
             for rank, (cid, score) in enumerate(ranked):
                 hit = hits.setdefault(cid, Hit(cid, 0.0))

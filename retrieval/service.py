@@ -20,6 +20,7 @@ from retrieval.language import LanguageDetector
 from retrieval.lexical import PartitionedLexicalIndex
 from retrieval.mentions import MentionIndex
 from retrieval.models import Answer, Result, StoreStats
+from retrieval.numbers import korean_numbers
 from retrieval.search import Hit, HybridSearcher
 from retrieval.tokenize import Tokenizer
 from retrieval.transliterate import NameIndex, proper_nouns
@@ -73,6 +74,17 @@ class Candidate:
     evidence: Chunk
     also: list[date] = field(default_factory=list)
     extra: bool = False
+
+
+@dataclass
+class SearchRequest:
+    """One question, understood once and searched with and without its date range."""
+
+    text: str
+    expansions: list[str]
+    concepts: list[list[str]]
+    hints: list[str]
+    vector: np.ndarray | None
 
 
 class ReportQA:
@@ -164,15 +176,17 @@ class ReportQA:
         if rng is not None and self._is_generic(text):
             return self._takeaways_in(rng, "ask", question, lang, limit)
         query = text or question
-        expansions = self.expand(text)
+        concepts = self.concepts(text)
+        expansions = list(dict.fromkeys(form for group in concepts for form in group))
         hints = self.dense_hints(text)
         vector = self.searcher.query_vector(query, expansions, hints)
-        anywhere = self._ranked(query, expansions, hints, vector, None)
+        search = SearchRequest(query, expansions, concepts, hints, vector)
+        anywhere = self._ranked(search, None)
         note = None
         if rng is None:
             candidates = anywhere
         else:
-            inside = self._ranked(query, expansions, hints, vector, rng)
+            inside = self._ranked(search, rng)
             candidates = _prefer_range(inside, anywhere, rng, limit)
             if candidates and not inside:
                 note = "other_dates"
@@ -181,17 +195,17 @@ class ReportQA:
             note = "no_match"
         return Answer(command="ask", query=question, lang=lang, results=results, note=note)
 
-    def _ranked(
-        self,
-        query: str,
-        expansions: list[str],
-        hints: list[str],
-        vector: np.ndarray | None,
-        rng: DateRange | None,
-    ) -> list[Candidate]:
+    def _ranked(self, search: SearchRequest, rng: DateRange | None) -> list[Candidate]:
         dates, allowed = self._date_filter(rng)
         hits = self.searcher.search(
-            query, expansions, 60, dates, allowed, dense_hints=hints, vector=vector
+            search.text,
+            search.expansions,
+            60,
+            dates,
+            allowed,
+            dense_hints=search.hints,
+            vector=search.vector,
+            concepts=search.concepts,
         )
         candidates = self._collapse_duplicates(self._candidates(hits))
         if candidates:
@@ -293,14 +307,22 @@ class ReportQA:
     def expand(self, text: str) -> list[str]:
         """Other names of what the text mentions: the gazetteer first, then, for Hangul names the
         gazetteer lacks, the corpus's own proper nouns that sound alike."""
-        forms = list(self.gazetteer.expand(text))
-        return forms + self._sounds_alike(text, forms)
+        return list(dict.fromkeys(form for group in self.concepts(text) for form in group))
+
+    def concepts(self, text: str) -> list[list[str]]:
+        """`expand`, grouped by what each form names: one group per gazetteer entry (all its
+        forms), one per sound-alike name, one per Korean number ("1만6천" and "16,000")."""
+        groups = [entry.forms() for entry in self.gazetteer.find(text)]
+        known = [form for group in groups for form in group]
+        groups += [[name] for name in self._sounds_alike(text, known)]
+        return groups + [[n.text, *n.forms] for n in korean_numbers(text)]
 
     def dense_hints(self, text: str) -> list[str]:
         """What to add to the text before embedding it: one English name per thing it mentions.
         Every spelling in every language (as lexical search gets) would drown the question."""
         english = [entry.en[0] for entry in self.gazetteer.find(text)]
-        return list(dict.fromkeys(english + self._sounds_alike(text, english)))
+        english += self._sounds_alike(text, english)
+        return list(dict.fromkeys(english + [n.forms[0] for n in korean_numbers(text)]))
 
     def _sounds_alike(self, text: str, forms: list[str]) -> list[str]:
         found: list[str] = []

@@ -22,6 +22,7 @@ CORPUS = Path("/work/shared/corpus")
 NOT_IN_CORPUS: frozenset[str] = frozenset(
     {
         "toretsk",
+        "uae",  # the 2025-26 talks in Abu Dhabi come after the corpus
         "robotyne",
         "krynky",
         "sudzha",

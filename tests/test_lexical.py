@@ -326,3 +326,48 @@ def test_partitioned_index_rejects_mismatched_lengths(tokenizer):
 
     with pytest.raises(ValueError):
         PartitionedLexicalIndex(tokenizer).build(["a", "b"], ["x", "y"], ["en"])
+
+
+def _scores_of(results: list[tuple[str, float]]) -> dict[str, float]:
+    return dict(results)
+
+
+@pytest.fixture(scope="module")
+def plants(tokenizer) -> LexicalIndex:
+    idx = LexicalIndex(tokenizer)
+    idx.build(
+        ["znpp", "chernobyl", "both", "other1", "other2"],
+        [
+            "Shelling near the Zaporizhzhia Nuclear Power Plant (NPP); the NPP lost power.",
+            "Russian forces secured the Chernobyl Exclusion Zone.",
+            "Staff of the nuclear power plant said the NPP was shelled.",
+            "Russian forces advanced near Bakhmut.",
+            "The Kremlin commented on negotiations.",
+        ],
+    )
+    return idx
+
+
+def test_a_concept_counts_once_as_its_best_form(plants):
+    npp = _scores_of(plants.search_concepts("", [["NPP", "nuclear power plant"]], 10))
+    short = _scores_of(plants.search_concepts("", [["NPP"]], 10))
+    long = _scores_of(plants.search_concepts("", [["nuclear power plant"]], 10))
+    for doc in ("znpp", "both"):
+        assert npp[doc] == pytest.approx(max(short[doc], long[doc]))
+    # A plain OR over the forms adds them up instead.
+    assert _scores_of(plants.search(["NPP nuclear power plant"], 10))["both"] > npp["both"]
+
+
+def test_a_form_counts_only_when_a_passage_contains_all_of_it(plants):
+    found = plants.search_concepts("", [["Chornobyl Nuclear Power Plant", "Chernobyl"]], 10)
+    assert _ids(found) == ["chernobyl"]
+
+
+def test_the_texts_own_words_count_once_when_a_concept_covers_them(plants):
+    concept = [["Chernobyl", "Chornobyl", "체르노빌"]]
+    alone = _scores_of(plants.search_concepts("", concept, 10))
+    with_text = _scores_of(plants.search_concepts("Chernobyl", concept, 10))
+    assert with_text == alone
+    # Words no concept covers still count, as in `search`.
+    more = _scores_of(plants.search_concepts("Chernobyl exclusion zone", concept, 10))
+    assert more["chernobyl"] > alone["chernobyl"]
