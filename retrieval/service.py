@@ -37,8 +37,14 @@ GENERIC_QUESTION = (
     "news update updates show tell me give list the of on for in from about was were is are "
     "핵심 요점 요약 보고서 보고 정리 무슨 일 있었 있었어 있었나 뭐 뭐야 알려줘 알려 주세요 내용 소식 평가"
 )
-# Takeaways this similar (cosine of their embeddings) are "the same takeaway, repeated".
-DUPLICATE_SIMILARITY = 0.95
+# Takeaways this similar (cosine of their embeddings) and this close in time are "the same
+# takeaway, repeated". e5 puts different events of one kind above 0.95 ("unsuccessful assaults
+# north of Kharkiv City" vs "... on the Southern Axis", Putin's conscription delay vs his end of
+# mobilization two weeks later); ISW's repeats come within days of each other.
+DUPLICATE_SIMILARITY = 0.97
+DUPLICATE_WINDOW_DAYS = 7
+# Only the best answer units are compared (each pair costs a dot product).
+COLLAPSE_HEAD = 30
 # Below this a dense-only match is noise: e5 scores unrelated text around 0.7-0.8.
 MIN_DENSE_ONLY = 0.82
 PASSAGE_EVIDENCE = 0.8
@@ -78,7 +84,8 @@ class Candidate:
 
 @dataclass
 class SearchRequest:
-    """One question, understood once and searched with and without its date range."""
+    """A question's text with what the search needs from it: other names, grouped by what they
+    name, and the embedded query."""
 
     text: str
     expansions: list[str]
@@ -175,18 +182,14 @@ class ReportQA:
         rng = self._year_with_reports(parsed.range)
         if rng is not None and self._is_generic(text):
             return self._takeaways_in(rng, "ask", question, lang, limit)
-        query = text or question
-        concepts = self.concepts(text)
-        expansions = list(dict.fromkeys(form for group in concepts for form in group))
-        hints = self.dense_hints(text)
-        vector = self.searcher.query_vector(query, expansions, hints)
-        search = SearchRequest(query, expansions, concepts, hints, vector)
-        anywhere = self._ranked(search, None)
         note = None
         if rng is None:
-            candidates = anywhere
+            candidates = self._ranked(self._understand(text or question), None)
         else:
-            inside = self._ranked(search, rng)
+            # Inside the range the date words are a filter; elsewhere they may be the event's
+            # own date ("postponed to November 1"), so that search keeps them.
+            inside = self._ranked(self._understand(text or question), rng)
+            anywhere = self._ranked(self._understand(question), None)
             candidates = _prefer_range(inside, anywhere, rng, limit)
             if candidates and not inside:
                 note = "other_dates"
@@ -194,6 +197,13 @@ class ReportQA:
         if not results:
             note = "no_match"
         return Answer(command="ask", query=question, lang=lang, results=results, note=note)
+
+    def _understand(self, query: str) -> SearchRequest:
+        concepts = self.concepts(query)
+        expansions = list(dict.fromkeys(form for group in concepts for form in group))
+        hints = self.dense_hints(query)
+        vector = self.searcher.query_vector(query, expansions, hints)
+        return SearchRequest(query, expansions, concepts, hints, vector)
 
     def _ranked(self, search: SearchRequest, rng: DateRange | None) -> list[Candidate]:
         dates, allowed = self._date_filter(rng)
@@ -432,36 +442,9 @@ class ReportQA:
         return out
 
     def _collapse_duplicates(self, units: list[Candidate]) -> list[Candidate]:
-        """ISW repeats a takeaway on consecutive days: show the newest once, with the others'
-        dates, at the rank of the best of them."""
-        head = units[:30]
-        ids = [_english_chunk(u) for u in head]
+        ids = [_english_chunk(u) for u in units[:COLLAPSE_HEAD]]
         vectors = self.catalog.vectors.vectors([i for i in ids if i])
-        kept: list[tuple[Candidate, np.ndarray | None]] = []
-        for unit, cid in zip(head, ids, strict=True):
-            vec = vectors.get(cid) if cid else None
-            twin = None
-            if vec is not None:
-                for other, ovec in kept:
-                    if (
-                        ovec is not None
-                        and other.report_id != unit.report_id
-                        and float(vec @ ovec) >= DUPLICATE_SIMILARITY
-                    ):
-                        twin = other
-                        break
-            if twin is None:
-                kept.append((unit, vec))
-                continue
-            if unit.report_date > twin.report_date:
-                # The newer report's wording stands for the group.
-                unit.also = sorted({*twin.also, twin.report_date}, reverse=True)
-                unit.score = twin.score
-                idx = next(i for i, (u, _) in enumerate(kept) if u is twin)
-                kept[idx] = (unit, vec)
-            else:
-                twin.also = sorted({*twin.also, unit.report_date}, reverse=True)
-        return [u for u, _ in kept] + units[30:]
+        return collapse_repeats(units, [vectors.get(i) if i else None for i in ids])
 
     def _result(self, unit: Candidate, lang: str) -> Result:
         entry = self.catalog.reports[unit.report_id]
@@ -574,3 +557,35 @@ def _prefer_range(
     outside = [c for c in anywhere[:OUTSIDE_RANK] if not rng.start <= c.report_date <= rng.end]
     outside = outside[:OUTSIDE_SLOTS]
     return inside[: max(1, limit - len(outside))] + outside
+
+
+def collapse_repeats(units: list[Candidate], vectors: list[np.ndarray | None]) -> list[Candidate]:
+    """ISW repeats a takeaway on consecutive days: show the newest once, with the others'
+    dates, at the rank of the best of them. `vectors` are the embeddings of the first units
+    (of their English text), in order; units past them are left as they are."""
+    head = units[: len(vectors)]
+    kept: list[tuple[Candidate, np.ndarray | None]] = []
+    for unit, vec in zip(head, vectors, strict=True):
+        twin = None
+        if vec is not None:
+            for other, ovec in kept:
+                if (
+                    ovec is not None
+                    and other.report_id != unit.report_id
+                    and abs((other.report_date - unit.report_date).days) <= DUPLICATE_WINDOW_DAYS
+                    and float(vec @ ovec) >= DUPLICATE_SIMILARITY
+                ):
+                    twin = other
+                    break
+        if twin is None:
+            kept.append((unit, vec))
+            continue
+        if unit.report_date > twin.report_date:
+            # The newer report's wording stands for the group.
+            unit.also = sorted({*twin.also, twin.report_date}, reverse=True)
+            unit.score = twin.score
+            idx = next(i for i, (u, _) in enumerate(kept) if u is twin)
+            kept[idx] = (unit, vec)
+        else:
+            twin.also = sorted({*twin.also, unit.report_date}, reverse=True)
+    return [u for u, _ in kept] + units[len(vectors) :]

@@ -10,7 +10,7 @@ import pytest
 from retrieval.dates import DateRange
 from retrieval.lexical import PartitionedLexicalIndex
 from retrieval.search import HybridSearcher
-from retrieval.service import Candidate, _prefer_range
+from retrieval.service import Candidate, _prefer_range, collapse_repeats
 from retrieval.tokenize import Tokenizer
 from retrieval.vectors import VectorIndex
 
@@ -129,3 +129,28 @@ def test_prefer_range_keeps_the_best_matches_from_outside_a_few_places():
     assert _prefer_range(inside, inside, rng, 5)[:5] == inside[:5]
     # Nothing inside: the best from anywhere.
     assert _prefer_range([], anywhere, rng, 5) == anywhere
+
+
+def _near(vector: np.ndarray, cosine: float, seed: int) -> np.ndarray:
+    """A unit vector with the given cosine to `vector` (a unit vector)."""
+    other = np.random.default_rng(seed).normal(size=vector.shape)
+    other -= (other @ vector) * vector
+    other /= np.linalg.norm(other)
+    return cosine * vector + np.sqrt(1 - cosine**2) * other
+
+
+def test_repeated_takeaways_collapse_into_the_newest_at_the_best_rank():
+    base = np.zeros(16)
+    base[0] = 1.0
+    # Ranked: the Mar 2 takeaway, its repeat on Mar 3 (lower), a repeat 3 weeks later, a
+    # different event of the same kind on Mar 4 (cosine 0.96), an unrelated one.
+    units = [_unit(2), _unit(5), _unit(3), _unit(24), _unit(4)]
+    vectors = [base, _near(base, 0.10, 1), _near(base, 0.99, 2), _near(base, 0.99, 3)]
+    vectors.append(_near(base, 0.96, 4))
+    collapsed = collapse_repeats(units, vectors)
+    assert [u.report_date.day for u in collapsed] == [3, 5, 24, 4]
+    assert collapsed[0].also == [date(2022, 3, 2)]
+    assert collapsed[0].score == 1.0 / 2  # the best of the group's rank and score
+    assert all(not u.also for u in collapsed[1:])
+    # Units without a vector, and those past the compared head, stay as they are.
+    assert collapse_repeats([_unit(7), _unit(8)], [None]) == [_unit(7), _unit(8)]
