@@ -18,10 +18,14 @@ script leaves a real choice:
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from collections.abc import Sequence
 
 from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
+from lingua import LanguageDetector as LinguaDetector
+
+from store.memory import release_freed_memory
 
 DEFAULT_LANGUAGES: tuple[str, ...] = ("en", "ko", "uk", "ru", "de", "fr", "es", "pl", "ja", "zh")
 
@@ -39,6 +43,10 @@ _CYRILLIC_OVERRIDE_CONFIDENCE = 0.8
 # Below this margin between uk and ru the text (often a bare place name) is ambiguous.
 _CYRILLIC_TIE_MARGIN = 0.4
 
+# The script each configured language is written in, to know whose models a decision needs.
+_CYRILLIC_LANGUAGES = frozenset({"uk", "ru", "be", "bg", "mk", "sr", "kk", "mn"})
+_HAN_LANGUAGES = frozenset({"ja", "zh"})
+
 _UK_ONLY = frozenset("іїєґІЇЄҐ")
 _RU_ONLY = frozenset("ыэъёЫЭЪЁ")
 
@@ -46,6 +54,14 @@ _RU_ONLY = frozenset("ыэъёЫЭЪЁ")
 _COMMAND = re.compile(r"^\s*/[A-Za-z0-9_]+(?:@[A-Za-z0-9_]+)?")
 _TOKEN = re.compile(r"\S+")
 _EDGE_PUNCT = "?!.,:;()[]{}\"'«»„“”‘’¿¡…-–—"
+
+
+def _script_of_language(code: str) -> str | None:
+    if code in _CYRILLIC_LANGUAGES:
+        return "cyrillic"
+    if code in _HAN_LANGUAGES:
+        return "han"
+    return None if code == "ko" else "latin"  # Hangul settles Korean without lingua
 
 
 def _script(ch: str) -> str | None:
@@ -107,8 +123,10 @@ def normalize_hint(hint: str | None) -> str | None:
 class LanguageDetector:
     """Detects the language of a user's question.
 
-    Build one and reuse it: building loads lingua's models (about 1.3 s); a call then takes
-    well under a millisecond.
+    Build one and reuse it. lingua's models load on the first question in each script that
+    needs them (about 1 s for the Latin languages): they take 25-70 MB a language, and a bot
+    whose users write Korean and English never needs the Cyrillic or Han ones. A call then
+    takes well under a millisecond.
     """
 
     def __init__(self, languages: Sequence[str] = DEFAULT_LANGUAGES) -> None:
@@ -122,13 +140,9 @@ class LanguageDetector:
         if len(codes) < 2:
             raise ValueError("lingua needs at least two languages to choose from")
         self.languages: tuple[str, ...] = tuple(c.lower() for c in languages)
-        self._detector = (
-            LanguageDetectorBuilder.from_languages(
-                *(Language.from_iso_code_639_1(c) for c in codes)
-            )
-            .with_preloaded_language_models()
-            .build()
-        )
+        self._codes = codes
+        self._lock = threading.Lock()
+        self._detectors: dict[str, LinguaDetector | None] = {}
 
     def detect(self, text: str, hint: str | None = None) -> str:
         """The ISO 639-1 code of the question's language; `hint` decides when the text cannot."""
@@ -163,19 +177,42 @@ class LanguageDetector:
 
     # -- per script -------------------------------------------------------------------------
 
-    def _confidences(self, text: str) -> dict[str, float]:
-        values = self._detector.compute_language_confidence_values(text)
+    def _lingua(self, script: str) -> LinguaDetector | None:
+        """lingua over the configured languages written in `script`, built on first use; None
+        when fewer than two are (nothing to choose between)."""
+        with self._lock:
+            if script not in self._detectors:
+                wanted = [c for c in self._codes if _script_of_language(c.name.lower()) == script]
+                self._detectors[script] = (
+                    LanguageDetectorBuilder.from_languages(
+                        *(Language.from_iso_code_639_1(c) for c in wanted)
+                    )
+                    .with_preloaded_language_models()
+                    .build()
+                    if len(wanted) >= 2
+                    else None
+                )
+                release_freed_memory()  # loading leaves ~80 MB of freed pages behind
+            return self._detectors[script]
+
+    def _confidences(self, text: str, script: str) -> dict[str, float]:
+        detector = self._lingua(script)
+        if detector is None:
+            only = [c for c in self.languages if _script_of_language(c) == script]
+            return {only[0]: 1.0} if only else {}
+        values = detector.compute_language_confidence_values(text)
         return {v.language.iso_code_639_1.name.lower(): v.value for v in values}
 
     def _top(self, text: str) -> tuple[str, float]:
-        values = self._detector.compute_language_confidence_values(text)
-        best = values[0]
-        return best.language.iso_code_639_1.name.lower(), best.value
+        confidences = self._confidences(text, "latin")
+        if not confidences:
+            return "en", 0.0
+        return max(confidences.items(), key=lambda pair: pair[1])
 
     def _decide_cyrillic(self, words: list[str], hint: str | None) -> str:
         # Only the Cyrillic words: a Latin acronym ("Что с HIMARS") would drag lingua elsewhere.
         cyrillic = [w for w in words if _script_of_word(w) == "cyrillic"]
-        conf = self._confidences(" ".join(cyrillic))
+        conf = self._confidences(" ".join(cyrillic), "cyrillic")
         uk, ru = conf.get("uk", 0.0), conf.get("ru", 0.0)
         letters = set("".join(cyrillic))
         has_uk, has_ru = bool(letters & _UK_ONLY), bool(letters & _RU_ONLY)
@@ -195,7 +232,7 @@ class LanguageDetector:
         if hint in ("ja", "zh"):
             return hint
         han = " ".join(w for w in words if _script_of_word(w) == "han")
-        conf = self._confidences(han)
+        conf = self._confidences(han, "han")
         ja, zh = conf.get("ja", 0.0), conf.get("zh", 0.0)
         if ja == zh == 0.0:
             return hint or "en"

@@ -94,3 +94,20 @@ def test_restricted_language_set_still_follows_the_script_rules():
     assert small.detect("HIMARS 관련 소식") == "ko"
     assert small.detect("Was ist in Bachmut passiert?") == "de"
     assert small.detect("Avdiivka") == "en"
+
+
+def test_models_load_only_for_the_scripts_questions_use():
+    """A bot whose users write Korean and English never loads the Cyrillic or Han models."""
+    detector = LanguageDetector()
+    assert detector.detect("크렘린이 협상에 대해 뭐라고 했어?") == "ko"
+    assert detector._detectors == {}
+    assert detector.detect("What did the Kremlin say about the negotiations?") == "en"
+    assert set(detector._detectors) == {"latin"}
+    assert detector.detect("Що сказав Кремль про переговори?") == "uk"
+    assert set(detector._detectors) == {"latin", "cyrillic"}
+
+
+def test_a_script_with_one_configured_language_needs_no_model():
+    detector = LanguageDetector(["en", "ko", "ru"])
+    assert detector.detect("Что сказал Кремль о переговорах?") == "ru"
+    assert detector._detectors["cyrillic"] is None
