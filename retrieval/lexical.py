@@ -155,9 +155,9 @@ class LexicalIndex:
         """Like `search(text + every form)`, except that each concept (the forms of one named
         thing or term: "NPP", "nuclear power plant", "원전") counts once, as its best form that
         a passage contains whole (all of that form's terms). A plain OR over every form lets a
-        generic term's many spellings outweigh the rare name the question is about: "체르노빌
-        원전 장악" ranked Zaporizhzhia NPP passages, rich in "nuclear power plant" and "NPP",
-        above the one that says "secured the Chernobyl Exclusion Zone". The text's own terms
+        generic term's many spellings outweigh the rare name the question is about: for
+        "체르노빌 원전 장악", Zaporizhzhia NPP passages got "nuclear", "power", "plant" and "NPP"
+        each, four times the weight of "Chernobyl" in the passage about it. The text's own terms
         that some concept covers count only through it."""
         if limit < 1:
             return []
@@ -343,11 +343,7 @@ class PartitionedLexicalIndex:
         allowed: Callable[[str], bool] | None = None,
     ) -> list[tuple[str, float]]:
         """As LexicalIndex.search, over every partition."""
-        merged: list[tuple[str, float]] = []
-        for index in self._parts.values():
-            merged += index.search(query, limit, allowed)
-        merged.sort(key=lambda pair: pair[1], reverse=True)
-        return merged[:limit]
+        return self._merged(lambda index: index.search(query, limit, allowed), limit)
 
     def search_concepts(
         self,
@@ -357,9 +353,16 @@ class PartitionedLexicalIndex:
         allowed: Callable[[str], bool] | None = None,
     ) -> list[tuple[str, float]]:
         """As LexicalIndex.search_concepts, over every partition."""
+        return self._merged(
+            lambda index: index.search_concepts(text, concepts, limit, allowed), limit
+        )
+
+    def _merged(
+        self, search: Callable[[LexicalIndex], list[tuple[str, float]]], limit: int
+    ) -> list[tuple[str, float]]:
         merged: list[tuple[str, float]] = []
         for index in self._parts.values():
-            merged += index.search_concepts(text, concepts, limit, allowed)
+            merged += search(index)
         merged.sort(key=lambda pair: pair[1], reverse=True)
         return merged[:limit]
 
