@@ -189,6 +189,7 @@ class ReportQA:
             # Inside the range the date words are a filter; elsewhere they may be the event's
             # own date ("postponed to November 1"), so that search keeps them.
             inside = self._ranked(self._understand(text or question), rng)
+            inside = self._naming(inside, text or question)
             anywhere = self._ranked(self._understand(question), None)
             candidates = _prefer_range(inside, anywhere, rng, limit)
             if candidates and not inside:
@@ -197,6 +198,26 @@ class ReportQA:
         if not results:
             note = "no_match"
         return Answer(command="ask", query=question, lang=lang, results=results, note=note)
+
+    def _naming(self, units: list[Candidate], text: str) -> list[Candidate]:
+        """The units that name one of the places, people or units the text names (all units
+        when it names none). A date range can hold nothing about the thing asked for ("최근
+        아브디이프카 상황" when the newest reports no longer mention it): its best matches are
+        then only the same kind of news about other places, which the search outside the
+        range beats."""
+        # Events ("Kharkiv counteroffensive") are phrases that reports word in many ways.
+        named = [e for e in self.gazetteer.find(text) if e.type not in ("term", "event")]
+        if not named:
+            return units
+        patterns = [_mention_pattern(form) for entry in named for form in entry.forms()]
+
+        def names_one(unit: Candidate) -> bool:
+            texts = [unit.evidence.text]
+            if unit.takeaway is not None:
+                texts += unit.takeaway.texts.values()
+            return any(p.search(t) for p in patterns for t in texts)
+
+        return [u for u in units if names_one(u)]
 
     def _understand(self, query: str) -> SearchRequest:
         concepts = self.concepts(query)

@@ -149,3 +149,12 @@ def test_matches_inside_the_date_range_come_first(qa):
     inside = [r.report_date == date(2022, 10, 8) for r in answer.results]
     # Once a match from elsewhere appears, no match from inside the range follows it.
     assert inside == sorted(inside, reverse=True)
+
+
+def test_a_date_range_that_never_names_the_place_gives_way_to_reports_that_do(qa):
+    """The newest report (the store's last week) has fighting elsewhere but never names
+    Avdiivka; "recently" must not fill the answer with its news about other places."""
+    answer = qa.ask("최근 아우디이우카 전투")
+    assert answer.note == "other_dates"
+    assert answer.results[0].report_date == date(2024, 1, 26)
+    assert "아브디이프카" in answer.results[0].text
