@@ -232,6 +232,16 @@ def importtime() -> dict:
     }
 
 
+def memory_mib(pid: int) -> dict[str, float]:
+    """VmHWM (peak) and VmRSS (now) of a running process, in MiB."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    return {
+        k: int(v.split()[0]) / 1024
+        for k, v in (line.split(":", 1) for line in status.splitlines() if ":" in line)
+        if k in ("VmHWM", "VmRSS")
+    }
+
+
 def chat_rss(data_dir: Path, questions: list[str], timeout: float) -> dict:
     proc = subprocess.Popen(
         [exe(), "--data-dir", str(data_dir), "chat"],
@@ -264,12 +274,7 @@ def chat_rss(data_dir: Path, questions: list[str], timeout: float) -> dict:
             break
         time.sleep(0.05)
     elapsed = time.perf_counter() - t0
-    status = Path(f"/proc/{proc.pid}/status").read_text()
-    fields = {
-        k: int(v.split()[0]) / 1024
-        for k, v in (line.split(":", 1) for line in status.splitlines() if ":" in line)
-        if k in ("VmHWM", "VmRSS")
-    }
+    fields = memory_mib(proc.pid)
     answered = "".join(buf).count("\n> ") - 1
     proc.stdin.write("/quit\n")
     proc.stdin.close()
@@ -309,12 +314,7 @@ def bot_rss(data_dir: Path, questions: list[str], timeout: float) -> dict:
                 api.push_text(1000 + i % 4, q, language_code=lang)
             await api.wait_for("sendMessage", timeout=timeout, count=len(questions))
             answered = time.perf_counter() - t0
-            status = Path(f"/proc/{proc.pid}/status").read_text()
-            fields = {
-                k: int(v.split()[0]) / 1024
-                for k, v in (line.split(":", 1) for line in status.splitlines() if ":" in line)
-                if k in ("VmHWM", "VmRSS")
-            }
+            fields = memory_mib(proc.pid)
             return {
                 "questions": len(questions),
                 "answered": len(api.calls_of("sendMessage")),
