@@ -71,6 +71,8 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
+import _common as common
+
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
 SHARED = REPO.parent / "shared"
@@ -124,17 +126,6 @@ def dist_ms(seconds: list[float]) -> dict[str, Any]:
         "mean_ms": round(statistics.fmean(ms), 1),
         "max_ms": round(max(ms), 1),
     }
-
-
-def peak_rss_mib() -> float | None:
-    """This process's VmHWM: the most memory it has held since it started."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        pass
-    return None
 
 
 def cpu_seconds() -> float:
@@ -678,7 +669,7 @@ async def run_bot(
             "bot_cpu_s": round(bot_cpu, 2),
             "bot_wall_s": round(bot_wall, 2),
             # The bot process alone (the fake server and the driver run in a child process).
-            "bot_peak_rss_mib": peak_rss_mib(),
+            "bot_peak_rss_mib": common.peak_rss_mib(),
             "stop_s": round(stop_s, 2),
             "load_at_start": [round(x, 2) for x in load_before],
             "qa_samples": timed_qa.samples,
@@ -901,7 +892,7 @@ def print_report(label: str, s: dict[str, Any], info: dict[str, Any], m: dict[st
     for endpoint, d in b["rate_limiter_by_method"].items():
         print(f"  {endpoint:<15} queued in rate limiter   {pp(d['queued'])}")
         print(f"  {endpoint:<15} HTTP round trip          {pp(d['http'])}")
-    print(f"  bot process peak RSS (VmHWM): {s['bot_peak_rss_mib']} MiB")
+    print(f"  bot process peak RSS (ru_maxrss): {s['bot_peak_rss_mib']} MiB")
     print(
         f"  CPU: bot process {b['bot_cpu_cores']} cores ({b['bot_cpu_ms_per_reply']} ms per "
         f"reply), fake server+driver "

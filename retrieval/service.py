@@ -15,12 +15,12 @@ from dateutil.relativedelta import relativedelta
 
 from retrieval.catalog import Catalog, TakeawayView
 from retrieval.dates import DateRange, parse_dates
-from retrieval.gazetteer import Gazetteer
+from retrieval.gazetteer import Gazetteer, GazetteerEntry
 from retrieval.language import LanguageDetector
 from retrieval.lexical import PartitionedLexicalIndex
 from retrieval.mentions import MentionIndex
 from retrieval.models import Answer, Result, StoreStats
-from retrieval.numbers import korean_numbers
+from retrieval.numbers import KoreanNumber, korean_numbers
 from retrieval.search import Hit, HybridSearcher
 from retrieval.tokenize import Tokenizer
 from retrieval.transliterate import NameIndex, proper_nouns
@@ -220,9 +220,10 @@ class ReportQA:
         return [u for u in units if names_one(u)]
 
     def _understand(self, query: str) -> SearchRequest:
-        concepts = self.concepts(query)
+        entries, numbers = self.gazetteer.find(query), korean_numbers(query)
+        concepts = self._concepts(query, entries, numbers)
         expansions = list(dict.fromkeys(form for group in concepts for form in group))
-        hints = self.dense_hints(query)
+        hints = self._hints(query, entries, numbers)
         vector = self.searcher.query_vector(query, expansions, hints)
         return SearchRequest(query, expansions, concepts, hints, vector)
 
@@ -343,17 +344,27 @@ class ReportQA:
     def concepts(self, text: str) -> list[list[str]]:
         """`expand`, grouped by what each form names: one group per gazetteer entry (all its
         forms), one per sound-alike name, one per Korean number ("1만6천" and "16,000")."""
-        groups = [entry.forms() for entry in self.gazetteer.find(text)]
-        known = [form for group in groups for form in group]
-        groups += [[name] for name in self._sounds_alike(text, known)]
-        return groups + [[n.text, *n.forms] for n in korean_numbers(text)]
+        return self._concepts(text, self.gazetteer.find(text), korean_numbers(text))
 
     def dense_hints(self, text: str) -> list[str]:
         """What to add to the text before embedding it: one English name per thing it mentions.
         Every spelling in every language (as lexical search gets) would drown the question."""
-        english = [entry.en[0] for entry in self.gazetteer.find(text)]
+        return self._hints(text, self.gazetteer.find(text), korean_numbers(text))
+
+    def _concepts(
+        self, text: str, entries: list[GazetteerEntry], numbers: list[KoreanNumber]
+    ) -> list[list[str]]:
+        groups = [entry.forms() for entry in entries]
+        known = [form for group in groups for form in group]
+        groups += [[name] for name in self._sounds_alike(text, known)]
+        return groups + [[n.text, *n.forms] for n in numbers]
+
+    def _hints(
+        self, text: str, entries: list[GazetteerEntry], numbers: list[KoreanNumber]
+    ) -> list[str]:
+        english = [entry.en[0] for entry in entries]
         english += self._sounds_alike(text, english)
-        return list(dict.fromkeys(english + [n.forms[0] for n in korean_numbers(text)]))
+        return list(dict.fromkeys(english + [n.forms[0] for n in numbers]))
 
     def _sounds_alike(self, text: str, forms: list[str]) -> list[str]:
         found: list[str] = []
