@@ -16,6 +16,8 @@ class SourceFormat(StrEnum):
     ISW_HTML = "isw_html"
     MARKDOWN = "markdown"
     PLAIN_TEXT = "plain_text"
+    # One record of a JSON / JSONL / CSV / TSV file holding many reports.
+    DATASET = "dataset"
 
 
 class Takeaway(BaseModel):
@@ -56,6 +58,10 @@ class Report(BaseModel):
     passages: list[Passage] = Field(default_factory=list)
     # Free-form extras a format carries, e.g. the Korean repost's 카테고리 / 주요 국가 / 향후 전망.
     metadata: dict[str, str] = Field(default_factory=dict)
+    # How report_date was found ("title", "dateline", "file name", …: store.parsers.report_date)
+    # and what disagreed with it. Not part of the content: they never make a report "updated".
+    date_source: str = ""
+    warnings: list[str] = Field(default_factory=list)
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -67,7 +73,20 @@ class Report(BaseModel):
 
     def content_hash(self) -> str:
         """Changes whenever anything we would store changes; used to skip unchanged re-ingests."""
-        return hashlib.sha256(self.model_dump_json(exclude={"source"}).encode()).hexdigest()
+        content = self.model_dump_json(exclude={"source", "date_source", "warnings"})
+        return hashlib.sha256(content.encode()).hexdigest()
+
+
+class SourceHints(BaseModel):
+    """What is known about a document from outside its text: its file name, and the fields a
+    dataset record or a crawler header carries beside the body."""
+
+    file_name: str = ""
+    title: str = ""
+    urls: list[str] = Field(default_factory=list)
+    # Publication or crawl moments (ISO 8601, epoch seconds); only a last resort for the date.
+    timestamps: list[str] = Field(default_factory=list)
+    authors: list[str] = Field(default_factory=list)
 
 
 class ParseError(ValueError):

@@ -1,5 +1,5 @@
-"""Parsing saved reports (Korean forum reposts, ISW pages, markdown clips, plain text) into
-`store.models.Report`.
+"""Parsing saved reports (Korean forum reposts, ISW pages, markdown clips, plain text, and
+datasets of many reports) into `store.models.Report`.
 
 Every failure is a `ParseError` with a one-line reason; `parse_file` prefixes the file name.
 """
@@ -9,16 +9,32 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from store.models import ParseError, Report, SourceFormat
+from store.models import ParseError, Report, SourceFormat, SourceHints
+from store.parsers.datasets import (
+    DATASET_SUFFIXES,
+    NotADatasetError,
+    RecordResult,
+    looks_like_dataset,
+    parse_dataset,
+)
 from store.parsers.isw_html import looks_like_html, parse_isw_html
 from store.parsers.korean_repost import looks_like_korean_repost, parse_korean_repost
 from store.parsers.markdown import looks_like_markdown, parse_markdown
 from store.parsers.plain_text import parse_plain_text
 from store.sources import read_text
 
-__all__ = ["ParseError", "detect_format", "parse_file", "parse_text"]
+__all__ = [
+    "DATASET_SUFFIXES",
+    "NotADatasetError",
+    "ParseError",
+    "RecordResult",
+    "detect_format",
+    "parse_file",
+    "parse_path",
+    "parse_text",
+]
 
-_PARSERS: dict[SourceFormat, Callable[[str, str], Report]] = {
+_PARSERS: dict[SourceFormat, Callable[[str, str, SourceHints | None], Report]] = {
     SourceFormat.ISW_HTML: parse_isw_html,
     SourceFormat.KOREAN_REPOST: parse_korean_repost,
     SourceFormat.MARKDOWN: parse_markdown,
@@ -38,15 +54,16 @@ def detect_format(text: str) -> SourceFormat:
     return SourceFormat.PLAIN_TEXT
 
 
-def parse_text(text: str, source: str) -> Report:
-    """Parse one document; `source` (normally its path) is recorded on the report."""
+def parse_text(text: str, source: str, hints: SourceHints | None = None) -> Report:
+    """Parse one document; `source` (normally its path) is recorded on the report; `hints`
+    is what is known about it from outside its text (its file name, a record's other fields)."""
     text = text.lstrip("\ufeff")  # a BOM left by a caller that decoded the file itself
     if not text.strip():
         raise ParseError("empty document")
     if "\x00" in text:
         raise ParseError("binary data (contains NUL characters)")
     try:
-        return _PARSERS[detect_format(text)](text, source)
+        return _PARSERS[detect_format(text)](text, source, hints)
     except ParseError:
         raise
     except Exception as exc:
@@ -58,9 +75,24 @@ def parse_text(text: str, source: str) -> Report:
 
 
 def parse_file(path: Path) -> Report:
-    """read_text + parse_text; the ParseError message names the file."""
+    """read_text + parse_text for a file holding one report; the ParseError names the file."""
     try:
-        return parse_text(read_text(path), str(path))
+        return parse_text(read_text(path), str(path), SourceHints(file_name=path.name))
     except ParseError as exc:
-        name = str(path) if str(path).isprintable() else repr(str(path))  # keep it one line
-        raise ParseError(f"{name}: {exc}") from exc
+        raise type(exc)(f"{_name(path)}: {exc}") from exc
+
+
+def parse_path(path: Path) -> list[RecordResult]:
+    """The reports in a file: one for a report file (raising ParseError as parse_file does),
+    one result per record for a dataset (JSON, JSON Lines, CSV, TSV)."""
+    try:
+        text = read_text(path)
+        if not looks_like_dataset(text, path.suffix.lower()):
+            return [RecordResult(0, parse_text(text, str(path), SourceHints(file_name=path.name)))]
+        return parse_dataset(text, str(path), path.suffix.lower(), path.name)
+    except ParseError as exc:
+        raise type(exc)(f"{_name(path)}: {exc}") from exc
+
+
+def _name(path: Path) -> str:
+    return str(path) if str(path).isprintable() else repr(str(path))  # keep it one line

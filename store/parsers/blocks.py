@@ -21,6 +21,10 @@ Kind = Literal["para", "item", "heading", "break"]
 
 _MAX_HEADING = 300
 _HEADER_SCAN = 8  # the byline sits in the first few blocks; never look further
+# Takeaways are rarely longer than this; a paragraph that is, after shorter ones, is body text.
+_LONG_TAKEAWAY = 500
+# A line without a sentence end this short, after takeaway sentences, is the next heading.
+_SHORT_HEADING = 120
 
 
 @dataclass
@@ -47,6 +51,8 @@ class Body:
     authors: list[str] = field(default_factory=list)
     datelines: list[str] = field(default_factory=list)
     takeaways: list[str] = field(default_factory=list)
+    # The takeaways sat under a "Key Takeaways" heading (not merely a list that reads like them).
+    labeled: bool = False
     sections: list[Section] = field(default_factory=list)
 
 
@@ -114,10 +120,11 @@ def _take_takeaways(blocks: list[Block], body: Body, allow_unlabeled: bool) -> l
             # Pasted text loses bullet glyphs: then the takeaways are the paragraphs directly
             # below the heading, up to the first blank line.
             while end < len(blocks) and blocks[end].kind == "para":
-                if end > first and blocks[end].gap:
+                if end > first and (blocks[end].gap or _ends_run(blocks[first:end], blocks[end])):
                     break
                 end += 1
         body.takeaways = [tx.clean_text(b.text) for b in blocks[first:end]]
+        body.labeled = True
         return blocks[:start] + blocks[end:]
     if allow_unlabeled:
         run = _unlabeled_takeaways(blocks)
@@ -126,6 +133,24 @@ def _take_takeaways(blocks: list[Block], body: Body, allow_unlabeled: bool) -> l
             body.takeaways = [tx.clean_text(b.text) for b in blocks[start:end]]
             return blocks[:start] + blocks[end:]
     return blocks
+
+
+def _ends_run(run: list[Block], block: Block) -> bool:
+    """Does `block` end a run of unmarked takeaway paragraphs that has no blank line after it
+    (text whose breaks were flattened)? Takeaways are sentences of a few lines: a heading or a
+    list's introduction ("…at this time:") ends them, and so does a paragraph far longer than
+    the takeaways before it (the body resuming)."""
+    text = tx.clean_text(block.text)
+    if text.endswith(":"):
+        return True
+    if (
+        not tx.ends_sentence(text)
+        and len(text) < _SHORT_HEADING
+        and all(tx.ends_sentence(b.text) for b in run)
+    ):
+        return True  # a heading after sentences (a run of "…;" items is a list of its own)
+    lengths = sorted(len(tx.clean_text(b.text)) for b in run)
+    return len(text) > _LONG_TAKEAWAY and len(text) > 2.5 * lengths[len(lengths) // 2]
 
 
 def _unlabeled_takeaways(blocks: list[Block]) -> tuple[int, int] | None:

@@ -1,16 +1,14 @@
-"""Finding the date of the assessment: from its title, its dateline, or the report's own
-"Assessment, <date>" / "Assessment as of <date>" wording; never from a posting or crawl date.
-Those only supply the year when the report's own date has none ("…Assessment, February 26")."""
+"""The date patterns of reports (English, Korean, ISO; titles, datelines, "Assessment, <date>")
+and reading them into (month, day, year or None). Choosing a report's date from them is
+`store.parsers.report_date`."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
-from store.models import ParseError
-
-_MONTHS = {
+MONTHS = {
     name: number
     for number, names in enumerate(
         [
@@ -31,7 +29,7 @@ _MONTHS = {
     )
     for name in names
 }
-_MONTH = r"(?P<month>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
+_MONTH = r"(?P<month>" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?"
 _YEAR = r"(?P<year>(?:19|20)\d{2})"
 EN_DATE = re.compile(
     rf"\b{_MONTH}\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s+{_YEAR}\b)?", re.IGNORECASE
@@ -57,12 +55,12 @@ DATELINE = re.compile(
 )
 
 # (month, day, year or None)
-_Partial = tuple[int, int, int | None]
+Partial = tuple[int, int, int | None]
 
 
-def _partial(match: re.Match[str]) -> _Partial | None:
+def partial(match: re.Match[str]) -> Partial | None:
     month_text = match.group("month")
-    month = int(month_text) if month_text.isdigit() else _MONTHS[month_text.lower()]
+    month = int(month_text) if month_text.isdigit() else MONTHS[month_text.lower()]
     day = int(match.group("day"))
     year = int(match.group("year")) if match.group("year") else None
     try:
@@ -72,10 +70,10 @@ def _partial(match: re.Match[str]) -> _Partial | None:
     return month, day, year
 
 
-def _first(patterns: Iterable[re.Pattern[str]], text: str) -> _Partial | None:
+def first_partial(patterns: Iterable[re.Pattern[str]], text: str) -> Partial | None:
     for pattern in patterns:
         for match in pattern.finditer(text):
-            found = _partial(match)
+            found = partial(match)
             if found:
                 return found
     return None
@@ -83,12 +81,21 @@ def _first(patterns: Iterable[re.Pattern[str]], text: str) -> _Partial | None:
 
 def any_full_date(text: str) -> date | None:
     """The first complete date written anywhere in `text` (used only as a year hint)."""
+    dates = full_dates(text, limit=1)
+    return dates[0] if dates else None
+
+
+def full_dates(text: str, limit: int | None = None) -> list[date]:
+    """The complete dates (with a year) written in `text`, ISO, Korean and English forms."""
+    found: list[date] = []
     for pattern in (ISO_DATE, KO_DATE, EN_DATE):
         for match in pattern.finditer(text):
-            found = _partial(match)
-            if found and found[2]:
-                return date(found[2], found[0], found[1])
-    return None
+            got = partial(match)
+            if got and got[2]:
+                found.append(date(got[2], got[0], got[1]))
+                if limit is not None and len(found) >= limit:
+                    return found
+    return found
 
 
 def parse_iso(text: str) -> date | None:
@@ -96,49 +103,3 @@ def parse_iso(text: str) -> date | None:
         return datetime.fromisoformat(text.strip()[:10]).date()
     except ValueError:
         return None
-
-
-def find_report_date(
-    titles: Iterable[str] = (),
-    datelines: Iterable[str] = (),
-    bodies: Iterable[str] = (),
-    year_hints: Iterable[date | None] = (),
-) -> date:
-    """The report's date, searched in priority order: titles (any date in them), datelines,
-    then "Assessment[,] [as of] <date>" in the body texts.
-
-    A date without a year takes it from a later candidate with the same month and day, else from
-    the first year hint (a byline, posting or crawl date): the latest such date not after the
-    hint (+ a week of slack for time zones and late postings).
-    """
-    candidates: list[_Partial] = []
-    for title in titles:
-        found = _first((KO_TITLE_DATE, EN_DATE, ISO_DATE), title)
-        if found:
-            candidates.append(found)
-    for line in datelines:
-        found = _first((DATELINE,), line.strip())
-        if found:
-            candidates.append(found)
-    for body in bodies:
-        found = _first((ASSESSMENT_DATE, KO_DATE), body)
-        if found:
-            candidates.append(found)
-    if not candidates:
-        raise ParseError("no report date found")
-    month, day, year = candidates[0]
-    if year is None:
-        year = next((c[2] for c in candidates if c[:2] == (month, day) and c[2]), None)
-    if year is None:
-        # Only years a date in the text could have: a placeholder such as 9999-12-31 in a
-        # header is no hint (and would overflow the date arithmetic below).
-        hint = next((h for h in year_hints if h and 1900 <= h.year <= 2099), None)
-        if hint is None:
-            raise ParseError(f"no report date found (only month {month} day {day}, no year)")
-        year = hint.year
-        if date(year, month, day) > hint + timedelta(days=7):
-            year -= 1
-    try:
-        return date(year, month, day)
-    except ValueError as exc:  # Feb 29 resolved to a non-leap year
-        raise ParseError(f"no report date found (invalid date {year}-{month}-{day})") from exc

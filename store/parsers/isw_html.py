@@ -7,12 +7,13 @@ from datetime import date
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from store.models import ParseError, Report, SourceFormat
+from store.models import ParseError, Report, SourceFormat, SourceHints
 from store.parsers import text as tx
 from store.parsers.blocks import Block, assemble
-from store.parsers.dates import any_full_date, find_report_date, parse_iso
+from store.parsers.dates import any_full_date, parse_iso
 from store.parsers.html_depth import nesting_depth
-from store.parsers.report import make_report
+from store.parsers.report import body_evidence, make_report
+from store.parsers.report_date import choose_report_date
 
 # Site chrome that is never report text.
 _CHROME = "script, style, noscript, iframe, svg, template, form, nav, header, footer, aside, figure"
@@ -52,7 +53,8 @@ def looks_like_html(text: str) -> bool:
     )
 
 
-def parse_isw_html(text: str, source: str) -> Report:
+def parse_isw_html(text: str, source: str, hints: SourceHints | None = None) -> Report:
+    hints = hints or SourceHints()
     if len(text) > MAX_HTML_CHARS:
         raise ParseError(
             f"HTML page too large for a report ({len(text):,} characters; limit {MAX_HTML_CHARS:,})"
@@ -80,15 +82,17 @@ def parse_isw_html(text: str, source: str) -> Report:
     blocks: list[Block] = []
     _collect_blocks(root, blocks)
     body = assemble(blocks, allow_unlabeled_takeaways=False)
-    report_date = find_report_date(
-        titles=[title, *body.titles],
-        datelines=body.datelines,
-        bodies=[s.text for s in body.sections],
-        year_hints=[_byline_date(tree)],
+    titles = [t for t in (title, *body.titles) if t]
+    outside = hints.model_copy(update={"urls": [*hints.urls, *_page_urls(tree)]})
+    evidence = body_evidence(
+        body, outside, titles=titles, text="", bodies=[s.text for s in body.sections]
     )
+    # The posting date only lends a year to titles like "…Assessment, March 1".
+    evidence.year_hints = [_byline_date(tree)]
+    dated = choose_report_date(evidence)
     return make_report(
         title=title or (body.titles[0] if body.titles else ""),
-        report_date=report_date,
+        dated=dated,
         source=source,
         source_format=SourceFormat.ISW_HTML,
         authors=body.authors,
@@ -108,6 +112,19 @@ def _title(tree: LexborHTMLParser) -> str:
         return _SITE_SUFFIX.sub("", tx.normalize_space(meta.attributes["content"] or ""))
     node = tree.css_first("title")
     return _SITE_SUFFIX.sub("", tx.normalize_space(node.text())) if node is not None else ""
+
+
+def _page_urls(tree: LexborHTMLParser) -> list[str]:
+    """The page's own address (canonical link, og:url), whose slug names its day."""
+    urls = []
+    for selector, attribute in (
+        ('link[rel="canonical"]', "href"),
+        ('meta[property="og:url"]', "content"),
+    ):
+        node = tree.css_first(selector)
+        if node is not None and (value := node.attributes.get(attribute)):
+            urls.append(value)
+    return urls
 
 
 def _byline_date(tree: LexborHTMLParser) -> date | None:

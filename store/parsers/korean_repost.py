@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import re
 
-from store.models import Report, SourceFormat
+from store.models import Report, SourceFormat, SourceHints
 from store.parsers import text as tx
 from store.parsers.blocks import Section, assemble
-from store.parsers.dates import EN_DATE, KO_DATE, any_full_date, find_report_date
+from store.parsers.dates import EN_DATE, KO_DATE, any_full_date
 from store.parsers.lines import join_lines
-from store.parsers.report import make_report
+from store.parsers.report import body_evidence, make_report
+from store.parsers.report_date import choose_report_date
+from store.parsers.signals import require_assessment
 
 HANGUL = re.compile(r"[가-힣]")
 _SECTION_MARK = r"^[\s\[【<(■□▶#*]*{}(?:\s*\([^)]*\))?[\s\]】>)*:：]*$"
@@ -42,7 +44,8 @@ def looks_like_korean_repost(text: str) -> bool:
     return len(HANGUL.findall(text[:200_000])) >= 30
 
 
-def parse_korean_repost(text: str, source: str) -> Report:
+def parse_korean_repost(text: str, source: str, hints: SourceHints | None = None) -> Report:
+    hints = hints or SourceHints()
     lines = [tx.normalize_space(line) for line in text.splitlines()]
     title_index, title = _title(lines)
     summary_at = _find(lines, _SUMMARY, title_index + 1)
@@ -55,19 +58,27 @@ def parse_korean_repost(text: str, source: str) -> Report:
 
     ko_bullets, metadata, ko_paragraphs = _summary(lines[ko_start:ko_end])
     english = assemble(join_lines(lines[en_start:]), allow_unlabeled_takeaways=True)
-    report_date = find_report_date(
-        titles=[t for t in (title, *english.titles) if t],
-        datelines=english.datelines,
-        bodies=["\n".join(lines[en_start:]), "\n".join(lines[ko_start:ko_end])],
+    titles = [t for t in (title, *english.titles) if t]
+    summary_head = any(_TAKEAWAYS_HEAD.match(line) for line in lines[ko_start:ko_end])
+    require_assessment(titles, english.labeled or summary_head, "\n".join(lines[en_start:]))
+    english_text = "\n".join(lines[en_start:])
+    evidence = body_evidence(
+        english,
+        hints,
+        titles=titles,
+        text=english_text,
+        bodies=[english_text, "\n".join(lines[ko_start:ko_end])],
         year_hints=[any_full_date(text)],
     )
+    evidence.mentions += ko_bullets
+    dated = choose_report_date(evidence)
     sections = [(Section(p, None), "ko") for p in ko_paragraphs]
     if metadata.get("outlook"):
         sections.append((Section(metadata["outlook"], "향후 전망"), "ko"))
     sections += [(s, "en") for s in english.sections]
     return make_report(
         title=title or (english.titles[0] if english.titles else ""),
-        report_date=report_date,
+        dated=dated,
         source=source,
         source_format=SourceFormat.KOREAN_REPOST,
         authors=english.authors,

@@ -7,19 +7,25 @@ import re
 
 import yaml
 
-from store.models import Report, SourceFormat
+from store.models import Report, SourceFormat, SourceHints
 from store.parsers import text as tx
 from store.parsers.blocks import Block, assemble
-from store.parsers.dates import any_full_date, find_report_date, parse_iso
+from store.parsers.dates import any_full_date
 from store.parsers.lines import join_lines
-from store.parsers.report import make_report
+from store.parsers.report import body_evidence, make_report
+from store.parsers.report_date import choose_report_date
+from store.parsers.signals import require_assessment
 
 FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*(?:\n|\Z)", re.DOTALL)
-CRAWLER_HEADER = re.compile(r"^#\s*(source|date|url|title|crawled)\s*:\s*(.*)$", re.IGNORECASE)
+CRAWLER_HEADER = re.compile(
+    r"^#\s*(source|date|url|title|crawled|published)\s*:\s*(.*)$", re.IGNORECASE
+)
 # The patterns below run over single lines of any length, so none may scan past the start of
 # its next possible match: "[" * 200_000 or "![a](" repeated must not cost time quadratic in the
 # line. Hence link texts without "[", an image's target without "![", an endnote link's target
 # without "[[", and the title suffix matched from the start of a run of spaces only.
+# Header fields that date the clip or crawl, not the report.
+_STAMPS = ("date", "published", "created", "crawled", "clipped")
 _SITE_SUFFIX = re.compile(r"(?<!\s)\s*\|[^|]*$")
 
 _IMAGE = re.compile(r"!\[[^\[\]]*\]\((?:[^)!]|!(?!\[))*\)")
@@ -56,27 +62,29 @@ def looks_like_markdown(text: str) -> bool:
     return sum(bool(s) for s in signals) >= 2
 
 
-def parse_markdown(text: str, source: str) -> Report:
+def parse_markdown(text: str, source: str, hints: SourceHints | None = None) -> Report:
+    hints = hints or SourceHints()
     meta, text = _split_header(text)
     body = assemble(join_lines(text.splitlines(), _markdown_line), allow_unlabeled_takeaways=True)
-    title = _SITE_SUFFIX.sub("", meta.get("title", "")).strip()
-    # Header dates are the crawl's, and can be wrong (a December 20 URL holding the December
-    # 17 report): the report's own words decide, headers only lend a year.
-    report_date = find_report_date(
-        titles=[t for t in (title, *body.titles) if t],
-        datelines=body.datelines,
-        bodies=[text],
-        year_hints=[
-            parse_iso(meta.get("date", "")) or any_full_date(meta.get("date", "")),
-            any_full_date(text),
-        ],
+    title = _SITE_SUFFIX.sub("", meta.get("title", "") or hints.title).strip()
+    titles = [t for t in (title, *body.titles) if t]
+    require_assessment(titles, body.labeled, text)
+    # Header dates and URLs are the crawl's, and can be wrong (a December 20 URL holding the
+    # December 17 report): the report's own words decide (store.parsers.report_date).
+    outside = hints.model_copy(
+        update={
+            "urls": [*hints.urls, *(meta[k] for k in ("source", "url") if meta.get(k))],
+            "timestamps": [*hints.timestamps, *(meta[k] for k in _STAMPS if meta.get(k))],
+        }
     )
+    evidence = body_evidence(body, outside, titles=titles, text=text)
+    evidence.year_hints = [any_full_date(text)]
     return make_report(
         title=title or (body.titles[0] if body.titles else ""),
-        report_date=report_date,
+        dated=choose_report_date(evidence),
         source=source,
         source_format=SourceFormat.MARKDOWN,
-        authors=_authors(meta) or body.authors,
+        authors=_authors(meta) or hints.authors or body.authors,
         takeaways=[{"en": t} for t in body.takeaways],
         sections=[(s, "en") for s in body.sections],
         metadata={"subtitle": body.subtitle},

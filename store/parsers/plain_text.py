@@ -1,29 +1,39 @@
-"""Plain text pasted from a report page or a repost."""
+"""Plain text pasted from a report page, a repost or a news site, and the body of a dataset
+record (its structure flattened: see store.parsers.flattened)."""
 
 from __future__ import annotations
 
-from store.models import Report, SourceFormat
+from store.models import Report, SourceFormat, SourceHints
 from store.parsers.blocks import assemble
-from store.parsers.dates import any_full_date, find_report_date
+from store.parsers.dates import any_full_date
+from store.parsers.flattened import unflatten
 from store.parsers.lines import join_lines
-from store.parsers.report import make_report
+from store.parsers.report import body_evidence, make_report
+from store.parsers.report_date import choose_report_date
+from store.parsers.signals import require_assessment
 
 
-def parse_plain_text(text: str, source: str) -> Report:
+def parse_plain_text(
+    text: str,
+    source: str,
+    hints: SourceHints | None = None,
+    source_format: SourceFormat = SourceFormat.PLAIN_TEXT,
+) -> Report:
+    hints = hints or SourceHints()
+    text = unflatten(text)
     body = assemble(join_lines(text.splitlines()), allow_unlabeled_takeaways=True)
-    report_date = find_report_date(
-        titles=body.titles,
-        datelines=body.datelines,
-        bodies=[text],
-        # Any full date in the paste (e.g. "posted Feb 27, 2022") can only lend its year.
-        year_hints=[any_full_date(text)],
+    titles = [t for t in (hints.title, *body.titles) if t]
+    require_assessment(titles, body.labeled, text)
+    # Any full date in the paste (e.g. "posted Feb 27, 2022") can only lend its year.
+    evidence = body_evidence(
+        body, hints, titles=titles, text=text, year_hints=[any_full_date(text)]
     )
     return make_report(
-        title=body.titles[0] if body.titles else "",
-        report_date=report_date,
+        title=titles[0] if titles else "",
+        dated=choose_report_date(evidence),
         source=source,
-        source_format=SourceFormat.PLAIN_TEXT,
-        authors=body.authors,
+        source_format=source_format,
+        authors=hints.authors or body.authors,
         takeaways=[{"en": t} for t in body.takeaways],
         sections=[(s, "en") for s in body.sections],
         metadata={"subtitle": body.subtitle},

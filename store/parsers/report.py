@@ -5,8 +5,12 @@ from __future__ import annotations
 from datetime import date
 
 from store.chunking import split_passage
-from store.models import ParseError, Passage, Report, SourceFormat, Takeaway
-from store.parsers.blocks import Section
+from store.models import ParseError, Passage, Report, SourceFormat, SourceHints, Takeaway
+from store.parsers.blocks import Body, Section
+from store.parsers.report_date import DateChoice, DateEvidence
+
+# The topline: the opening passages, where a report says what day it covers.
+_TOPLINE_PASSAGES = 2
 
 _EN_DATE = "{d:%B} {d.day}, {d.year}"
 
@@ -15,10 +19,34 @@ def default_title(report_date: date, series: str = "Russian Offensive Campaign A
     return f"{series}, {_EN_DATE.format(d=report_date)}"
 
 
+def body_evidence(
+    body: Body,
+    hints: SourceHints,
+    *,
+    titles: list[str],
+    text: str,
+    bodies: list[str] | None = None,
+    year_hints: list[date | None] | None = None,
+) -> DateEvidence:
+    """The date evidence of a document parsed into `body`, with what is known from outside it.
+    `text` is the document as lines (for a pasted date line); `bodies` default to it."""
+    return DateEvidence(
+        titles=titles,
+        datelines=body.datelines,
+        bodies=[text] if bodies is None else bodies,
+        paste=text,
+        mentions=[*body.takeaways, *(s.text for s in body.sections[:_TOPLINE_PASSAGES])],
+        file_name=hints.file_name,
+        urls=hints.urls,
+        timestamps=hints.timestamps,
+        year_hints=year_hints or [],
+    )
+
+
 def make_report(
     *,
     title: str,
-    report_date: date,
+    dated: DateChoice,
     source: str,
     source_format: SourceFormat,
     takeaways: list[dict[str, str]],
@@ -43,8 +71,10 @@ def make_report(
     found = {lang for t in takeaway_models for lang in t.texts} | {p.lang for p in passages}
     languages = sorted(found, key=lambda lang: (lang != "en", lang))
     return Report(
-        title=title or default_title(report_date),
-        report_date=report_date,
+        title=title or default_title(dated.day),
+        report_date=dated.day,
+        date_source=dated.source,
+        warnings=dated.warnings,
         authors=_unique(authors or []),
         source=source,
         source_format=source_format,

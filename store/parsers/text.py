@@ -13,7 +13,13 @@ ENDNOTE_MARKER = re.compile(r"\[\[(\d{1,3})\]\]\((?:[^)\s\[]|\[(?!\[))*\)|\[(\d{
 # A block that *is* an endnote: starts with its marker ("[1] https://…").
 ENDNOTE_LINE = re.compile(r"^\s*\[\[?\d{1,3}\]")
 
-KEY_TAKEAWAYS = re.compile(r"^key\s*take\s*-?aways?\s*[:.]?$", re.IGNORECASE)
+# "Key Takeaways", also as news sites paste it: "Key Takeaways from the ISW:", "ISW's key takeaways".
+KEY_TAKEAWAYS = re.compile(
+    r"^(?:(?:the\s+)?isw(?:'s|’s)?\s+)?key\s*take\s*-?aways?"
+    r"(?:\s+(?:from|of|by)\s+(?:the\s+)?(?:isw|institute\s+for\s+the\s+study\s+of\s+war)\b[^.]{0,60})?"
+    r"\s*[:.]?$",
+    re.IGNORECASE,
+)
 # Title of the series (or of the early "Warning Update" pages).
 TITLE_LIKE = re.compile(r"campaign\s+assessment|warning\s+update", re.IGNORECASE)
 
