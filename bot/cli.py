@@ -61,6 +61,31 @@ examples:
 """
 
 
+INGEST_HELP = """\
+what is read (the content decides the format, not the extension):
+  .html .htm         a saved understandingwar.org report page
+  .md .markdown      web-clipper or crawler markdown (front matter or "# Source:" lines)
+  .txt               a paste: a report, a Korean forum repost, or takeaways from a news site
+  .json .jsonl       many reports: a list, an object holding a list, one object, or one per line
+  .csv .tsv          many reports, one per row
+In a dataset a record is a report when one field holds its text and another a date; the fields
+are found by what they hold, whatever they are called. Null and empty records are counted.
+
+what is refused (exit status 1, with the reason): text without an assessment's signs (series
+title, a Key Takeaways section, ISW's section headings), and report dates before 2022-02-24 or
+after tomorrow. Other file types inside folders are skipped and counted by extension.
+
+the report date comes from, in order of trust: the report's title, dateline or "Assessment,
+<date>"; a date line in a paste; the latest day its topline or takeaways mention; a date in the
+file name; a URL; a publication or crawl timestamp (US Eastern). Disagreements are warned about.
+
+examples:
+  reportbot ingest ../shared/corpus
+  reportbot ingest ../shared/datasets/reports.json --json
+  reportbot ingest ~/Downloads --verbose        also list what was skipped, and each date's source
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="reportbot",
@@ -91,10 +116,26 @@ def build_parser() -> argparse.ArgumentParser:
         "`watch`, or the bot ingesting an upload), this one says so and waits for it to "
         "finish, then goes on; a running bot answers with the new reports as soon as they are "
         "stored.",
+        epilog=INGEST_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     p.add_argument("--newest", type=int, help="only the N newest report dates found")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print the summary as one JSON object (counts, every file and record with its "
+        "status, report date, how the date was found, and why it failed or was skipped)",
+    )
+    p.add_argument(
+        "-v",
+        "--verbose",
+        dest="list",
+        action="store_true",
+        help="list every file: skipped ones with the reason, stored ones with their report "
+        "date and how it was found",
+    )
     p.add_argument(
         "--no-wait",
         action="store_true",

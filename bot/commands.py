@@ -7,7 +7,6 @@ import json
 import os
 import sys
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.formatting import format_answer
@@ -18,7 +17,7 @@ from retrieval.models import Answer
 if TYPE_CHECKING:
     from retrieval.service import ReportQA
 from store.embedding import Embedder
-from store.ingest import IngestSummary, ingest, newest
+from store.ingest import IngestSummary, ingest, newest, source_file
 from store.vector_store import (
     ReportStore,
     StoreMismatchError,
@@ -59,14 +58,14 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
                 args.paths,
                 store,
                 embedder,
-                progress=not args.quiet,
+                progress=not (args.quiet or args.json),
                 select=select,
                 wait=not args.no_wait,
                 on_wait=say_waiting,
             )
         except StoreBusyError as err:
             raise UserError(str(err)) from err
-        return report_summary(summary)
+        return report_summary(summary, verbose=args.list, as_json=args.json)
     if args.command == "run" and not store.reports():
         print("First run: loading the sample reports (the rest: `reportbot ingest PATH`)…")
         report_summary(ingest_sample(settings, store, embedder))
@@ -129,11 +128,30 @@ def _required(value: str | None, what: str) -> str:
     return value
 
 
-def report_summary(summary: IngestSummary) -> int:
+def report_summary(summary: IngestSummary, verbose: bool = False, as_json: bool = False) -> int:
+    """Print what an ingest did with every file it walked; 1 if anything failed.
+
+    Failures (with their reasons) go to stderr; datasets get a line of record counts; skipped
+    files are counted by extension in the last line and listed one by one with `verbose`."""
+    status = 1 if summary.failed else 0
+    if as_json:
+        print(json.dumps(summary.report(), ensure_ascii=False, indent=2))
+        return status
     for outcome in summary.failed:
         print(f"failed: {outcome.path}: {outcome.reason}", file=sys.stderr)
+    if verbose:
+        for outcome in summary.skipped_files:
+            print(f"skipped: {outcome.path}: {outcome.reason}")
+        for outcome in summary.outcomes:
+            if outcome.report_date and outcome.status != "failed":
+                print(
+                    f"{outcome.status}: {outcome.path}: {outcome.report_date} "
+                    f"(date from the {outcome.date_source})"
+                )
+    for dataset in summary.datasets:
+        print(dataset.line(limit=None if verbose else 12))
     print(summary.line())
-    return 1 if summary.failed else 0
+    return status
 
 
 def _check_watch_args(args: argparse.Namespace, settings: Settings) -> None:
@@ -230,7 +248,7 @@ def _reindex(settings: Settings) -> int:
     sources = set(remembered_sources(client, settings.collection))
     if pending.exists():
         sources |= set(json.loads(pending.read_text(encoding="utf-8")))
-    paths = sorted({Path(p) for p in sources})
+    paths = sorted({source_file(p) for p in sources})  # a dataset's records: its file, once
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     partial = pending.with_suffix(".partial")
     partial.write_text(json.dumps([str(p) for p in paths], ensure_ascii=False), encoding="utf-8")

@@ -69,7 +69,7 @@ from bot.telegram_format import (
     user_lang,
 )
 from retrieval.models import Answer
-from store.ingest import IngestSummary, ingest
+from store.ingest import REPORT_SUFFIXES, IngestSummary, ingest
 
 if TYPE_CHECKING:
     from retrieval.service import ReportQA
@@ -84,8 +84,11 @@ PAGES_PER_CHAT = 30
 PAGES_TTL = 24 * 3600.0
 TYPING_EVERY = 4.5
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
-UPLOAD_SUFFIXES = frozenset({".html", ".htm", ".md", ".txt"})
+# What an ingest reads in folders: report pages and texts, and datasets of many reports.
+UPLOAD_SUFFIXES = frozenset(REPORT_SUFFIXES)
 UPLOADS_DIR = "uploads"
+# Failure reasons listed under an upload's summary (a dataset may have hundreds).
+UPLOAD_REASONS = 10
 # Files that are binary whatever their name says (PDF, ZIP/DOCX, PNG, GIF, JPEG, ELF, EXE, gzip).
 _BINARY_MAGIC = (
     b"%PDF",
@@ -604,10 +607,14 @@ def save_upload(folder: Path, name: str, data: bytes) -> Path:
 def upload_summary(lang: str, name: str, path: Path, summary: IngestSummary) -> str:
     counts = {s: summary.count(s) for s in ("added", "updated", "unchanged", "duplicate")}
     text = label(lang, "upload_done", name=name, failed=summary.count("failed"), **counts)
-    for outcome in summary.failed:
+    for dataset in summary.datasets:
+        text += "\n" + dataset.line().replace(str(path), name)
+    for outcome in summary.failed[:UPLOAD_REASONS]:
         # The reason names the file by its path on this machine: show the user's name instead.
         reason = (outcome.reason or "").replace(str(path), name)
         text += f"\n• {reason}"
+    if len(summary.failed) > UPLOAD_REASONS:
+        text += f"\n• … (+{len(summary.failed) - UPLOAD_REASONS})"
     return text
 
 

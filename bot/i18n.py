@@ -31,8 +31,8 @@ LABELS: dict[str, dict[str, str]] = {
         "topic_too_long": "A topic is a name or a short term: at most {words} words and {chars} "
         "characters, e.g. /topic Avdiivka",
         "upload_too_large": "This file is too large ({size} MB); the limit is {limit} MB.",
-        "upload_bad_type": "I can only load report files: text files ending in .html, .htm, .md "
-        "or .txt.",
+        "upload_bad_type": "I can only load report files: text files ending in .html, .htm, .md, "
+        ".txt, or datasets of many reports (.json, .jsonl, .csv, .tsv).",
         "upload_done": "Loaded {name}: {added} added, {updated} updated, {unchanged} unchanged, "
         "{duplicate} duplicate, {failed} failed.",
         "help": "I answer questions about the Institute for the Study of War's daily Russian "
@@ -105,7 +105,8 @@ LABELS: dict[str, dict[str, str]] = {
         "topic_too_long": "주제는 이름이나 짧은 용어로 써 주세요: {words}단어, {chars}자 이내. "
         "예: /topic 아브디이프카",
         "upload_too_large": "파일이 너무 큽니다({size}MB). 최대 {limit}MB까지 받습니다.",
-        "upload_bad_type": "보고서 파일만 불러올 수 있습니다: .html, .htm, .md, .txt 텍스트 파일.",
+        "upload_bad_type": "보고서 파일만 불러올 수 있습니다: .html, .htm, .md, .txt 텍스트 파일, 또는 "
+        "여러 보고서를 담은 데이터셋(.json, .jsonl, .csv, .tsv).",
         "upload_done": "{name} 불러옴: 추가 {added}, 갱신 {updated}, 변경 없음 {unchanged}, "
         "중복 {duplicate}, 실패 {failed}.",
         "help": "전쟁연구소(ISW)의 일일 「러시아 공세 캠페인 평가」 보고서에 관한 질문에 보고서의 "
@@ -176,8 +177,8 @@ LABELS: dict[str, dict[str, str]] = {
         "topic_too_long": "Тема — це назва або короткий термін: не більше {words} слів і {chars} "
         "символів, напр. /topic Авдіївка",
         "upload_too_large": "Файл завеликий ({size} МБ); межа — {limit} МБ.",
-        "upload_bad_type": "Я завантажую лише файли звітів: текстові файли .html, .htm, .md або "
-        ".txt.",
+        "upload_bad_type": "Я завантажую лише файли звітів: текстові файли .html, .htm, .md, "
+        ".txt або набори звітів (.json, .jsonl, .csv, .tsv).",
         "upload_done": "Завантажено {name}: додано {added}, оновлено {updated}, без змін "
         "{unchanged}, дублікатів {duplicate}, помилок {failed}.",
         "help": "Я відповідаю на запитання про щоденні звіти Інституту вивчення війни (ISW) "
@@ -247,8 +248,8 @@ LABELS: dict[str, dict[str, str]] = {
         "topic_too_long": "Тема — это название или короткий термин: не больше {words} слов и "
         "{chars} символов, напр. /topic Авдеевка",
         "upload_too_large": "Файл слишком большой ({size} МБ); предел — {limit} МБ.",
-        "upload_bad_type": "Я загружаю только файлы отчётов: текстовые файлы .html, .htm, .md или "
-        ".txt.",
+        "upload_bad_type": "Я загружаю только файлы отчётов: текстовые файлы .html, .htm, .md, "
+        ".txt или наборы отчётов (.json, .jsonl, .csv, .tsv).",
         "upload_done": "Загружено {name}: добавлено {added}, обновлено {updated}, без изменений "
         "{unchanged}, дубликатов {duplicate}, ошибок {failed}.",
         "help": "Я отвечаю на вопросы о ежедневных отчётах Института изучения войны (ISW) "

@@ -12,29 +12,72 @@ from tqdm import tqdm
 
 from store.embedding import Embedder
 from store.models import ParseError, Report
-from store.parsers import parse_file
+from store.parsers import DATASET_SUFFIXES, NotADatasetError, parse_path
 from store.records import Chunk, ReportEntry, report_chunks
 from store.vector_store import ReportStore
 
 log = logging.getLogger(__name__)
 
-# Inside folders only these are taken (a corpus folder also holds e.g. SOURCES.tsv); a file named
-# on the command line is always tried, whatever its extension, and its content decides the format.
-REPORT_SUFFIXES = {".html", ".htm", ".md", ".markdown", ".txt"}
+# Inside folders only these are taken (a corpus folder also holds e.g. scripts); every other
+# file is counted as skipped, by extension. A file named on the command line is always tried,
+# whatever its extension, and its content decides the format.
+REPORT_SUFFIXES = {".html", ".htm", ".md", ".markdown", ".txt"} | DATASET_SUFFIXES
 
-Status = Literal["added", "updated", "unchanged", "duplicate", "failed"]
+Status = Literal["added", "updated", "unchanged", "duplicate", "failed", "skipped"]
 
 
 class FileOutcome(BaseModel):
+    """What happened to one file, or to one record of a dataset file (`record` is its index)."""
+
     path: str
     status: Status
     report_id: str | None = None
     report_date: str | None = None
     reason: str | None = None
+    # How the report date was found (store.parsers.report_date), and evidence that disagreed.
+    date_source: str | None = None
+    warnings: list[str] = []
+    record: int | None = None
+
+
+class DatasetCount(BaseModel):
+    """A dataset file's records: how many, how many became reports, which were empty or failed."""
+
+    path: str
+    records: int
+    reports: int
+    empty: list[int] = []
+    failed: list[int] = []
+
+    def line(self, limit: int | None = 12) -> str:
+        """'data.json: 365 records: 69 reports, 296 empty (#1-5, #7, …)'."""
+        parts = [f"{self.reports} reports"]
+        if self.empty:
+            parts.append(f"{len(self.empty)} empty ({index_ranges(self.empty, limit)})")
+        if self.failed:
+            parts.append(f"{len(self.failed)} failed ({index_ranges(self.failed, limit)})")
+        return f"{self.path}: {self.records} records: " + ", ".join(parts)
+
+
+def index_ranges(indexes: list[int], limit: int | None = 12) -> str:
+    """[1, 2, 3, 5] -> "#1-3, #5"; past `limit` ranges, "…" and how many more records."""
+    ranges: list[tuple[int, int]] = []
+    for index in sorted(indexes):
+        if ranges and index == ranges[-1][1] + 1:
+            ranges[-1] = (ranges[-1][0], index)
+        else:
+            ranges.append((index, index))
+    shown = ranges if limit is None else ranges[:limit]
+    text = ", ".join(f"#{a}" if a == b else f"#{a}-{b}" for a, b in shown)
+    if len(shown) < len(ranges):
+        rest = sum(b - a + 1 for a, b in ranges[len(shown) :])
+        text += f", … {rest} more"
+    return text
 
 
 class IngestSummary(BaseModel):
     outcomes: list[FileOutcome] = []
+    datasets: list[DatasetCount] = []
 
     def count(self, status: Status) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
@@ -43,41 +86,122 @@ class IngestSummary(BaseModel):
     def failed(self) -> list[FileOutcome]:
         return [o for o in self.outcomes if o.status == "failed"]
 
+    @property
+    def skipped_files(self) -> list[FileOutcome]:
+        """Files passed over (unknown type, hidden, not a dataset), not empty dataset records."""
+        return [o for o in self.outcomes if o.status == "skipped" and o.record is None]
+
+    def skipped_by_kind(self) -> dict[str, int]:
+        """Skipped files counted by extension ("(none)" for files without one)."""
+        kinds: dict[str, int] = {}
+        for outcome in self.skipped_files:
+            kind = Path(outcome.path).suffix.lower() or "(none)"
+            kinds[kind] = kinds.get(kind, 0) + 1
+        return dict(sorted(kinds.items(), key=lambda item: (-item[1], item[0])))
+
     def line(self) -> str:
         parts = [f"{self.count(s)} {s}" for s in ("added", "updated", "unchanged", "duplicate")]
-        return ", ".join(parts) + f", {self.count('failed')} failed"
+        line = ", ".join(parts) + f", {self.count('failed')} failed"
+        if skipped := self.skipped_by_kind():
+            kinds = ", ".join(f"{kind} {n}" for kind, n in skipped.items())
+            total = sum(skipped.values())
+            line += f", {total} file{'s' if total != 1 else ''} skipped ({kinds})"
+        return line
+
+    def report(self) -> dict[str, object]:
+        """The summary as one JSON-ready object: counts first, then datasets and every outcome."""
+        statuses: tuple[Status, ...] = (
+            "added",
+            "updated",
+            "unchanged",
+            "duplicate",
+            "failed",
+            "skipped",
+        )
+        return {
+            "counts": {s: self.count(s) for s in statuses},
+            "skipped_files_by_extension": self.skipped_by_kind(),
+            "datasets": [d.model_dump() for d in self.datasets],
+            "outcomes": [o.model_dump(exclude_none=True) for o in self.outcomes],
+        }
+
+    def merge(self, other: IngestSummary) -> None:
+        self.outcomes += other.outcomes
+        self.datasets += other.datasets
 
 
 def discover(paths: Iterable[Path]) -> list[Path]:
     """Expand folders (recursively, report-like files only); keep explicit files as given."""
+    return walk(paths)[0]
+
+
+def walk(paths: Iterable[Path]) -> tuple[list[Path], list[FileOutcome]]:
+    """(the files to parse, the files passed over with why): folders are expanded recursively
+    to the files whose extension we read; hidden files and folders are passed over."""
     found: list[Path] = []
+    passed: list[FileOutcome] = []
     for path in paths:
-        if path.is_dir():
-            found += sorted(
-                p
-                for p in path.rglob("*")
-                if p.is_file()
-                and p.suffix.lower() in REPORT_SUFFIXES
-                and not any(part.startswith(".") for part in p.relative_to(path).parts)
-            )
-        else:
+        if not path.is_dir():
             found.append(path)
-    return found
+            continue
+        for p in sorted(path.rglob("*")):
+            if not p.is_file():
+                continue
+            if any(part.startswith(".") for part in p.relative_to(path).parts):
+                passed.append(FileOutcome(path=str(p), status="skipped", reason="hidden file"))
+            elif p.suffix.lower() in REPORT_SUFFIXES:
+                found.append(p)
+            else:
+                reason = f"not a report file type ({p.suffix.lower() or 'no extension'})"
+                passed.append(FileOutcome(path=str(p), status="skipped", reason=reason))
+    return found, passed
 
 
 def parse_all(files: list[Path], progress: bool = True) -> tuple[list[Report], list[FileOutcome]]:
+    """The reports in `files`, and the outcomes of what gave none (failed, skipped)."""
+    reports, outcomes, _ = _parse_files(files, progress)
+    return reports, outcomes
+
+
+def _parse_files(
+    files: list[Path], progress: bool
+) -> tuple[list[Report], list[FileOutcome], list[DatasetCount]]:
     reports: list[Report] = []
-    failures: list[FileOutcome] = []
+    outcomes: list[FileOutcome] = []
+    datasets: list[DatasetCount] = []
     for path in tqdm(files, desc="parsing", unit="file", disable=not progress, leave=False):
         try:
-            reports.append(parse_file(path))
+            results = parse_path(path)
+        except NotADatasetError as err:
+            outcomes.append(FileOutcome(path=str(path), status="skipped", reason=str(err)))
+            continue
         except ParseError as err:
-            failures.append(FileOutcome(path=str(path), status="failed", reason=str(err)))
+            outcomes.append(FileOutcome(path=str(path), status="failed", reason=str(err)))
+            continue
         except OSError as err:
-            failures.append(
-                FileOutcome(path=str(path), status="failed", reason=err.strerror or str(err))
+            reason = err.strerror or str(err)
+            outcomes.append(FileOutcome(path=str(path), status="failed", reason=reason))
+            continue
+        reports += [r.report for r in results if r.report is not None]
+        if path.suffix.lower() not in DATASET_SUFFIXES and len(results) == 1:
+            continue
+        count = DatasetCount(path=str(path), records=len(results), reports=0)
+        for result in results:
+            if result.report is not None:
+                count.reports += 1
+                continue
+            status: Status = "skipped" if result.empty else "failed"
+            (count.empty if result.empty else count.failed).append(result.index)
+            outcomes.append(
+                FileOutcome(
+                    path=f"{path}#{result.index}",
+                    status=status,
+                    reason=result.reason,
+                    record=result.index,
+                )
             )
-    return reports, failures
+        datasets.append(count)
+    return reports, outcomes, datasets
 
 
 def newest(reports: list[Report], count: int) -> list[Report]:
@@ -115,14 +239,14 @@ def _ingest(
     progress: bool,
     select: Callable[[list[Report]], list[Report]] | None,
 ) -> IngestSummary:
-    files = discover(paths)
+    files, passed = walk(paths)
     swept = store.sweep()
     if swept:
         log.info("removed %d chunks left by an interrupted ingest", swept)
-    reports, failures = parse_all(files, progress)
+    reports, outcomes, datasets = _parse_files(files, progress)
     if select is not None:
         reports = select(reports)
-    summary = IngestSummary(outcomes=list(failures))
+    summary = IngestSummary(outcomes=passed + outcomes, datasets=datasets)
     known = store.reports()
 
     # Decide first (cheap), embed after, so one progress bar can show the real work.
@@ -136,8 +260,20 @@ def _ingest(
             status=status,
             report_id=report.report_id,
             report_date=report.report_date.isoformat(),
+            date_source=report.date_source or None,
+            warnings=report.warnings,
+            record=_record_index(report.source),
         )
         summary.outcomes.append(outcome)
+        for warning in report.warnings:
+            log.warning("%s: %s", report.source, warning)
+        log.info(
+            "%s: %s, dated %s by its %s",
+            report.source,
+            status,
+            outcome.report_date,
+            report.date_source,
+        )
         if status in ("added", "updated"):
             if current is not None:
                 entry.sources = sorted(set(current.sources) | {report.source})
@@ -191,6 +327,18 @@ def _embedding_groups(
         groups[-1].append((entry, chunks))
         size += len(chunks)
     return [g for g in groups if g]
+
+
+def _record_index(source: str) -> int | None:
+    """The record index of a dataset report's source ("reports.json#12"), else None."""
+    _, hash_, index = source.rpartition("#")
+    return int(index) if hash_ and index.isdigit() else None
+
+
+def source_file(source: str) -> Path:
+    """The file a report's source names: a dataset record's "reports.json#12" is reports.json."""
+    head, hash_, index = source.rpartition("#")
+    return Path(head if hash_ and index.isdigit() else source)
 
 
 def _decide(new: ReportEntry, current: ReportEntry | None) -> Status:

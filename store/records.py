@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from store.models import Report
+from store.models import Report, SourceFormat
 
 Kind = Literal["takeaway", "passage"]
 
@@ -77,11 +77,15 @@ class ReportEntry(BaseModel):
     takeaways: int
     passages: int
     metadata: dict[str, str] = {}
+    source_format: str = ""
 
-    def richness(self) -> tuple[int, int, int]:
+    def richness(self) -> tuple[int, int, int, int]:
         """When one report was saved twice, the copy with more languages, takeaways and passages
-        wins, whichever file is ingested first, so re-ingesting never flip-flops."""
-        return (len(self.languages), self.takeaways, self.passages)
+        wins, whichever file is ingested first, so re-ingesting never flip-flops. A dataset
+        record ranks below any saved page of the same report: its body lost the headings and
+        paragraph breaks a page keeps, so it splits into more, poorer passages."""
+        structured = int(self.source_format != SourceFormat.DATASET)
+        return (len(self.languages), structured, self.takeaways, self.passages)
 
     def to_metadata(self) -> dict[str, str | int]:
         return {
@@ -95,6 +99,7 @@ class ReportEntry(BaseModel):
             "takeaways": self.takeaways,
             "passages": self.passages,
             "extra": json.dumps(self.metadata, ensure_ascii=False),
+            "source_format": self.source_format,
         }
 
     @classmethod
@@ -110,6 +115,7 @@ class ReportEntry(BaseModel):
             takeaways=int(meta["takeaways"]),
             passages=int(meta["passages"]),
             metadata=json.loads(meta.get("extra") or "{}"),
+            source_format=meta.get("source_format", ""),
         )
 
     @classmethod
@@ -125,6 +131,7 @@ class ReportEntry(BaseModel):
             takeaways=len(report.takeaways),
             passages=len(report.passages),
             metadata=dict(report.metadata),
+            source_format=report.source_format,
         )
 
 
