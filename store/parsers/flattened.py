@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 
+from store.parsers import text as tx
 from store.parsers.dates import EN_DATE
 
 # A paragraph join in a comma-flattened body: a sentence end, a comma, and the next paragraph
@@ -69,13 +70,13 @@ def is_flattened(text: str) -> bool:
 
 
 def _split_line(line: str) -> list[str]:
-    if run_on := _DATELINE_RUN_ON.match(line):
-        return [run_on.group("dateline"), *_split_line(line[run_on.end() :])]
     if len(_COMMA_JOIN.findall(line)) >= _MIN_COMMA_JOINS:
         parts = [part.strip() for part in _COMMA_SPLIT.split(line)]
         # An empty part was an empty paragraph: keep it as the blank line that ends a list.
         return [piece for part in parts for piece in (_split_line(part) if part else [""])]
-    heading = _INLINE_HEADING.search(line)
+    if run_on := _DATELINE_RUN_ON.match(line):
+        return [run_on.group("dateline"), *_split_line(line[run_on.end() :])]
+    heading = None if tx.is_key_takeaways(line) else _INLINE_HEADING.search(line)
     if heading is None:
         return _split_bullets(line)
     before = line[: heading.start()].strip()
@@ -93,7 +94,7 @@ def _split_bullets(line: str) -> list[str]:
     for pattern in (_GLYPH_BULLET, _DASH_BULLET, _NUMBER_BULLET):
         if len(pattern.findall(line)) >= 2 or (pattern.findall(line) and _is_item(line)):
             pieces = [p for piece in pieces for p in pattern.split(piece) if p.strip()]
-    return [p.strip() if len(pieces) > 1 else p for p in pieces]
+    return [p.strip() for p in pieces] if len(pieces) > 1 else [line]
 
 
 def _is_item(text: str) -> bool:

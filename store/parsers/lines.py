@@ -20,6 +20,20 @@ def plain_line(line: str) -> Block:
     return Block(text, kind="item" if is_item else "para", lead=tx.first_sentence(text))
 
 
+# A heading in text that lost its markup: a short line of words with no closing punctuation.
+_BARE_HEADING = re.compile(r"^[A-Z][^.!?:;,\"”’]{3,100}[\w)]$")
+
+
+def flattened_line(line: str) -> Block:
+    """A line of text whose markup was flattened away (a dataset body): as `plain_line`, and a
+    short line of words without a sentence end is a heading ("Russian Main Effort—Eastern
+    Ukraine"), so the passages below it carry it."""
+    block = plain_line(line)
+    if block.kind == "para" and _BARE_HEADING.match(block.text) and " " in block.text:
+        block.kind = "heading"
+    return block
+
+
 def join_lines(lines: Iterable[str], classify: Classifier = plain_line) -> list[Block]:
     """One block per line, except that hard-wrapped lines are joined to the block above.
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from store.models import Report, SourceFormat, SourceHints
 from store.parsers.blocks import assemble
 from store.parsers.dates import any_full_date
-from store.parsers.flattened import unflatten
-from store.parsers.lines import join_lines
+from store.parsers.flattened import is_flattened, unflatten
+from store.parsers.lines import flattened_line, join_lines, plain_line
 from store.parsers.report import body_evidence, make_report
 from store.parsers.report_date import choose_report_date
 from store.parsers.signals import require_assessment
@@ -20,8 +20,11 @@ def parse_plain_text(
     source_format: SourceFormat = SourceFormat.PLAIN_TEXT,
 ) -> Report:
     hints = hints or SourceHints()
+    # Text that lost its line structure also lost its headings' markup: bare short lines are
+    # taken as headings there (in an ordinary paste they may be anything).
+    classify = flattened_line if is_flattened(text) else plain_line
     text = unflatten(text)
-    body = assemble(join_lines(text.splitlines()), allow_unlabeled_takeaways=True)
+    body = assemble(join_lines(text.splitlines(), classify), allow_unlabeled_takeaways=True)
     titles = [t for t in (hints.title, *body.titles) if t]
     require_assessment(titles, body.labeled, text)
     # Any full date in the paste (e.g. "posted Feb 27, 2022") can only lend its year.

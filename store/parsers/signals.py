@@ -34,6 +34,14 @@ _STRUCTURE = [
         r"note: isw does not receive any classified material",
     )
 ]
+# Lines that only source code has: definitions, imports, a shebang, statements ending in ";"
+# or "{", lone closing braces.
+_CODE_LINE = re.compile(
+    r"^\s*(?:(?:async\s+)?def\s+\w+\(|class\s+\w+[(:]|import\s+[\w.]+|from\s+[\w.]+\s+import\b"
+    r"|#!/|#include\b|(?:const|let|var|function|public|private|return)\b|[})\]];?\s*$|@\w+)"
+    r"|[;{]\s*$"
+)
+_CODE_SHARE = 0.2
 _KOREAN_SERIES = re.compile(r"\[ISW\]|러시아\s*공세\s*(?:캠페인)?\s*평가|전쟁\s*연구소")
 
 
@@ -44,6 +52,8 @@ def structure_marks(text: str) -> int:
 
 def require_assessment(titles: Iterable[str], labeled_takeaways: bool, text: str) -> None:
     """Raise ParseError naming what was missing unless the text shows an assessment's signals."""
+    if looks_like_code(text):
+        raise ParseError("not an ISW assessment: this is source code")
     if any(tx.TITLE_LIKE.search(t) or _KOREAN_SERIES.search(t) for t in titles):
         return
     if labeled_takeaways or structure_marks(text) >= 2:
@@ -52,3 +62,11 @@ def require_assessment(titles: Iterable[str], labeled_takeaways: bool, text: str
         "not an ISW assessment: no series title (…Campaign Assessment), no Key Takeaways "
         "section and no ISW report structure (section headings such as 'Main Effort')"
     )
+
+
+def looks_like_code(text: str) -> bool:
+    """Is a fair share of the lines code (a script that quotes report phrases is still code)?"""
+    lines = [line for line in text.splitlines()[:2000] if line.strip()]
+    if len(lines) < 5:
+        return False
+    return sum(bool(_CODE_LINE.match(line)) for line in lines) >= _CODE_SHARE * len(lines)

@@ -38,6 +38,9 @@ _NOISE = re.compile(
     r"|follow isw\b"
     r"|sourcing for this assessment is available"
     r"|(?:posted|published|updated)(?:\s+on)?\s+\w+\.?\s+\d{1,2},?\s+\d{4}\W*$"
+    # A paste's date line ("date 2024-01-20", "날짜: 2024년 1월 20일"): evidence, not content.
+    r"|(?:report\s+)?dated?\s*[:：=-]?\s*(?:\d{4}[-./]\d{1,2}[-./]\d{1,2}|\w+\.?\s+\d{1,2},?\s+\d{4})\W*$"
+    r"|(?:날짜|일자|작성일)\s*[:：]?\s*\d{4}\s*년\s*\d{1,2}\s*월\s*\d{1,2}\s*일\W*$"
     r"|isw logo$"
     r"|support isw$"
     r"|russian offensive campaign assessment$"
