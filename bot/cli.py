@@ -37,8 +37,9 @@ WATCH_HELP = """\
 Polls each SOURCE every --interval seconds and ingests the new reports it finds, exactly once
 however many sources carry the same report:
 
-  a folder           new or changed report files (.html .htm .md .markdown .txt); a file that
-                     is still being written waits for the next round
+  a folder           new or changed report files (.html .htm .md .markdown .txt) and datasets
+                     of many reports (.json .jsonl .csv .tsv); a file that is still being
+                     written waits for the next round
   a report page URL  fetched again each round, but read only when it changed (ETag,
                      Last-Modified, content)
   a feed URL         RSS/Atom, or an HTML page listing reports: the report pages it links to on

@@ -69,6 +69,21 @@ def serve_report(site: LocalSite, day: date) -> str:
 # ---- folders ----------------------------------------------------------------------------------
 
 
+def test_folder_dataset_is_ingested_record_by_record(tmp_path, data_dir, store):
+    """A dataset of many reports dropped into a watched folder is read as `ingest` reads it."""
+    shapes = Path(__file__).parent / "fixtures" / "shapes"
+    folder = tmp_path / "inbox"
+    drop_in(folder, shapes / "dataset-list.json")
+    drop_in(folder, shapes / "not-a-report-notes.txt")
+    with watch([folder], data_dir) as watcher:
+        summary = watcher.run_once(store, HashingEmbedder()).summary
+    assert summary.count("added") == 2
+    assert [(d.reports, d.empty, d.failed) for d in summary.datasets] == [(2, [0, 2, 6], [3, 5])]
+    refused = [o for o in summary.failed if o.record is None]
+    assert len(refused) == 1 and "not an ISW assessment" in (refused[0].reason or "")
+    assert report_dates(store) == ["2023-05-16", "2023-06-06"]
+
+
 def test_folder_new_and_changed_files_are_ingested_once(tmp_path, data_dir, store):
     folder = tmp_path / "inbox"
     folder.mkdir()

@@ -39,7 +39,9 @@ _DATELINE_RUN_ON = re.compile(
     re.IGNORECASE,
 )
 # Bullets run together: a glyph anywhere, or "-", "–", "*" or "1." after a sentence end.
-_GLYPH_BULLET = re.compile(r"\s+(?=[•●▪■◦‣►▶✓✔]\s*\S)")
+# Each pattern starts a match only where a run of spaces starts (a lookbehind), so a line of a
+# million spaces is not rescanned from each of them.
+_GLYPH_BULLET = re.compile(r"(?<!\s)\s+(?=[•●▪■◦‣►▶✓✔]\s*\S)")
 _DASH_BULLET = re.compile(r"(?<=[.!?:;”\"’])\s+(?=[-–*]\s+\S)")
 _NUMBER_BULLET = re.compile(r"(?<=[.!?:;”\"’])\s+(?=\d{1,2}[.)]\s+[A-Z“\"])")
 # Sentence ends in running text (for takeaways run together with spaces).
