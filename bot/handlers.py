@@ -612,6 +612,8 @@ def upload_summary(lang: str, name: str, path: Path, summary: IngestSummary) -> 
     for outcome in summary.failed[:UPLOAD_REASONS]:
         # The reason names the file by its path on this machine: show the user's name instead.
         reason = (outcome.reason or "").replace(str(path), name)
+        if outcome.record is not None:
+            reason = f"{name} #{outcome.record}: {reason}"
         text += f"\n• {reason}"
     if len(summary.failed) > UPLOAD_REASONS:
         text += f"\n• … (+{len(summary.failed) - UPLOAD_REASONS})"

@@ -58,7 +58,7 @@ UPLOAD_LIMIT = 50_000
 DATE_QUESTION = "/date 2024-01-26"
 EN_QUESTION = "What did the Kremlin say about negotiations?"
 ANSWER = re.compile(r"\[\d{4}-\d{2}-\d{2}\]")
-REPORT = """Russian Offensive Campaign Assessment, May 1, 2019
+REPORT = """Russian Offensive Campaign Assessment, May 1, 2023
 
 Key Takeaways
 
@@ -211,9 +211,9 @@ async def test_admin_upload_is_saved_inside_uploads_and_ingested(
 ):
     _use_upload_store(switch, upload_qa)
     before = uploads(data_dir)
-    api.push_document(ADMIN, "ISW 2019-05-01 report.txt", REPORT.encode(), user_id=ADMIN)
+    api.push_document(ADMIN, "ISW 2023-05-01 report.txt", REPORT.encode(), user_id=ADMIN)
     reply = await reply_to(api, ADMIN)
-    name = "ISW_2019-05-01_report.txt"
+    name = "ISW_2023-05-01_report.txt"
     expected = label(
         "en", "upload_done", name=name, added=1, updated=0, unchanged=0, duplicate=0, failed=0
     )
@@ -223,8 +223,40 @@ async def test_admin_upload_is_saved_inside_uploads_and_ingested(
     assert saved.name.endswith("-" + name)
     assert saved.read_bytes() == REPORT.encode()
     # The answers were reloaded: the bot knows the new report.
-    _, reply = await say(api, "/date 2019-05-01", chat=ADMIN)
-    assert "[2019-05-01]" in reply.params["text"] and "Zorgian" in reply.params["text"]
+    _, reply = await say(api, "/date 2023-05-01", chat=ADMIN)
+    assert "[2023-05-01]" in reply.params["text"] and "Zorgian" in reply.params["text"]
+
+
+@ASYNC
+async def test_admin_upload_of_a_dataset_and_of_a_non_report(app, api, switch, upload_qa, data_dir):
+    """Uploads read what `reportbot ingest` reads, and refuse what it refuses."""
+    _use_upload_store(switch, upload_qa)
+    shapes = Path(__file__).parent / "fixtures" / "shapes"
+    sent = len(api.sent_to(ADMIN))
+    data = (shapes / "dataset-list.json").read_bytes()
+    api.push_document(ADMIN, "dataset-list.json", data, user_id=ADMIN)
+    text = (await reply_to(api, ADMIN, sent + 1)).params["text"]
+    assert text.startswith(
+        escape(
+            label(
+                "en",
+                "upload_done",
+                name="dataset-list.json",
+                added=2,
+                updated=0,
+                unchanged=0,
+                duplicate=0,
+                failed=2,
+            )
+        )
+    )
+    assert "dataset-list.json: 7 records: 2 reports, 3 empty (#0, #2, #6)" in text
+    assert "dataset-list.json #3: not a record but int" in text
+    assert str(data_dir) not in text  # the server's paths never reach the chat
+    notes = (shapes / "not-a-report-notes.txt").read_bytes()
+    api.push_document(ADMIN, "notes.txt", notes, user_id=ADMIN)
+    text = (await reply_to(api, ADMIN, sent + 2)).params["text"]
+    assert "1 failed" in text and "not an ISW assessment" in text
 
 
 TRAVERSAL_NAMES = [
