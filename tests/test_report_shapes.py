@@ -172,7 +172,7 @@ def test_crawl_whose_url_names_another_day() -> None:
     assert report.report_date == date(2025, 12, 20)  # "on the night of December 19 and 20"
     assert report.date_source == "mentioned"
     assert len(report.takeaways) == 3
-    assert any("url says 2025-12-22" in w for w in report.warnings)
+    assert any("URL says 2025-12-22" in w for w in report.warnings)
 
 
 @pytest.mark.parametrize(

@@ -58,6 +58,17 @@ _SLUG_DATE = re.compile(
     re.IGNORECASE,
 )
 _PATH_DATE = re.compile(r"/(20\d{2})/(\d{1,2})/(\d{1,2})(?:/|$)")
+# How a warning names each kind of evidence.
+_SAYS = {
+    "title": "title",
+    "dateline": "dateline",
+    "assessment": "report's 'Assessment, <date>' line",
+    "date line": "date line",
+    "mentioned": "latest day the takeaways mention",
+    "file name": "file name",
+    "url": "URL",
+    "timestamp": "timestamp (US Eastern)",
+}
 # Where a date line may sit: the first lines of a paste.
 _DATE_LINE_SCAN = 40
 
@@ -124,8 +135,8 @@ def choose_report_date(evidence: DateEvidence, today: date | None = None) -> Dat
     for source, day in [*_full_own(own), *named]:
         if source != choice.source and abs((day - choice.day).days) > 1:
             choice.warnings.append(
-                f"the {source} says {day.isoformat()}, but the {choice.source} gives "
-                f"{choice.day.isoformat()} (kept)"
+                f"the {_SAYS[source]} says {day.isoformat()}, but the {_SAYS[choice.source]} "
+                f"gives {choice.day.isoformat()} (kept)"
             )
     choice.warnings = list(dict.fromkeys(choice.warnings))
     return choice
