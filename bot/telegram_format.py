@@ -197,11 +197,6 @@ def news_html(answer: Answer, topics: list[str] | None = None, limit: int = MAX_
     return text if tg_len(text) <= limit else split_html(text, limit)[0]
 
 
-def plain_html(text: str) -> str:
-    """A label (help, usage, errors) as HTML."""
-    return escape(text)
-
-
 # ---- pages ------------------------------------------------------------------------------------
 
 PAGE_CALLBACK = re.compile(r"^pg:([0-9a-f]{1,16}):([0-9]{1,4})$")

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.settings import Settings
 from store.embedding import Embedder, SentenceTransformerEmbedder
-from store.ingest import IngestSummary, discover, ingest, newest
+from store.ingest import IngestSummary, ingest, newest
 from store.vector_store import ReportStore
 from store.watch import Watcher
 
@@ -75,10 +74,6 @@ def ingest_sample(
         )
         summary.outcomes += rest.outcomes
     return summary
-
-
-def sample_files(settings: Settings) -> list[Path]:
-    return discover([p for p in settings.samples if p.exists()])
 
 
 def make_watcher(settings: Settings, sources: list[str] | None = None) -> Watcher:

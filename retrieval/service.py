@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
 import numpy as np
 from dateutil.relativedelta import relativedelta
@@ -573,12 +573,6 @@ def _mention_pattern(form: str) -> re.Pattern[str]:
 
 def _clip(text: str, size: int) -> str:
     return text if len(text) <= size else text[: size - 1].rsplit(" ", 1)[0] + "…"
-
-
-def widen(rng: DateRange, days: int) -> DateRange:
-    return DateRange(
-        start=rng.start - timedelta(days=days), end=rng.end + timedelta(days=days), exact_day=False
-    )
 
 
 def _prefer_range(

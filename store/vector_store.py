@@ -21,7 +21,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import ParamSpec, TypeVar
@@ -489,13 +489,6 @@ class ReportStore:
         return {
             cid: np.asarray(v, dtype=np.float32) for cid, v in zip(rows["ids"], embs, strict=True)
         }
-
-    @_uses_client
-    def delete_reports(self, report_ids: Iterable[str]) -> None:
-        for rid in report_ids:
-            self.manifest.delete(ids=[rid])
-            self.chunks.delete(where={"report_id": rid})
-            self._committed(f"delete {rid}")
 
 
 def remembered_sources(client: ClientAPI, collection: str) -> list[str]:

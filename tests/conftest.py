@@ -26,6 +26,13 @@ SLICE = [
     CORPUS / "isw-html" / "2022-10-09_kma-alarm-ml.html",  # a Sunday page without takeaways
 ]
 
+if os.environ.get("CI") and not SEED.exists():
+    # CI always has ../shared beside the clone: a missing one must fail the run, not let the
+    # tests that read it skip and the suite go green without them. A developer may still skip.
+    raise RuntimeError(
+        f"CI is set but the shared corpus is missing: {SHARED} (expected beside the repository)"
+    )
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -83,3 +90,16 @@ def load_kill_script() -> ModuleType:
         sys.modules["kill_ingest"] = module
         spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture
+def hashing_cli(monkeypatch, tmp_path):
+    """`reportbot` in-process with the hashing embedder (scripts/kill_ingest.py) and no .env
+    or REPORTBOT_* settings: the arguments that put its data folder in tmp_path."""
+    embedder = load_kill_script().HashingEmbedder
+    monkeypatch.chdir(tmp_path)
+    for name in list(os.environ):
+        if name.startswith("REPORTBOT_") and name != "REPORTBOT_MODEL_CACHE":
+            monkeypatch.delenv(name)
+    monkeypatch.setattr("bot.commands.load_embedder", lambda settings: embedder())
+    return ["--data-dir", str(tmp_path / "data"), "--model", embedder.name]

@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 
 from retrieval.gazetteer import ENTRY_TYPES, Gazetteer, GazetteerEntry
-
-CORPUS = Path("/work/shared/corpus")
+from tests.conftest import CORPUS
 
 # Entries whose first English form does not occur in the stored corpus (the 2022 reports and
 # two 2025-2026 crawls): later front-line towns, people, units, weapons and events, spelt from

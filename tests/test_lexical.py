@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from retrieval.lexical import LexicalIndex
 from retrieval.tokenize import Tokenizer
+from tests.conftest import CORPUS as SHARED_CORPUS
 
-CORPUS = Path("/work/shared/corpus/isw-html")
+CORPUS = SHARED_CORPUS / "isw-html"
 # 13 passages (two mention Avdiivka) + the first 7 of another report: 20 real passages.
 SLICE = [("2022-04-19_kma-alarm-ml.html", 13), ("2022-10-31_kma-alarm-ml.html", 7)]
 

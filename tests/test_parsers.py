@@ -1,4 +1,4 @@
-"""Parsers against the real saved reports in /work/shared plus small hand-written fixtures."""
+"""Parsers against the real saved reports in ../shared plus small hand-written fixtures."""
 
 from __future__ import annotations
 
@@ -11,10 +11,8 @@ import pytest
 from store.models import ParseError, Report, SourceFormat
 from store.parsers import detect_format, parse_file, parse_text
 from store.sources import read_text
+from tests.conftest import CORPUS, SEED
 
-SHARED = Path("/work/shared")
-SEED = SHARED / "seed" / "000_859c8f8a3315b5de.txt"
-CORPUS = SHARED / "corpus"
 HTML_DIR = CORPUS / "isw-html"
 MD_DEC17 = CORPUS / "markdown" / "2025-12-17_ua-benchmark-crawl.md"
 MD_FEB02 = CORPUS / "markdown" / "2026-02-02_criticalthreats-crawl.md"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 from datetime import date
 from pathlib import Path
 
@@ -300,19 +299,8 @@ def test_walk_accounts_for_every_file(tmp_path: Path) -> None:
     ]
 
 
-@pytest.fixture
-def cli_env(tmp_path, monkeypatch):
-    """In-process `reportbot` with the fast hashing embedder and no REPORTBOT_* settings."""
-    monkeypatch.chdir(tmp_path)
-    for name in list(os.environ):
-        if name.startswith("REPORTBOT_") and name != "REPORTBOT_MODEL_CACHE":
-            monkeypatch.delenv(name)
-    monkeypatch.setattr("bot.commands.load_embedder", lambda settings: HashingEmbedder())
-    return ["--data-dir", str(tmp_path / "data"), "--model", HashingEmbedder.name]
-
-
-def test_cli_ingest_summary_names_every_file_and_record(cli_env, capsys) -> None:
-    assert main([*cli_env, "ingest", "--json", str(SHAPES)]) == 1  # the refusals fail the run
+def test_cli_ingest_summary_names_every_file_and_record(hashing_cli, capsys) -> None:
+    assert main([*hashing_cli, "ingest", "--json", str(SHAPES)]) == 1  # the refusals fail the run
     summary = json.loads(capsys.readouterr().out)
     outcomes = summary["outcomes"]
     by_name = {}
@@ -338,7 +326,7 @@ def test_cli_ingest_summary_names_every_file_and_record(cli_env, capsys) -> None
     assert sum(counts.values()) == len(outcomes)
 
     # The text summary: datasets' record counts and the skipped files by extension.
-    assert main([*cli_env, "ingest", "--quiet", str(SHAPES)]) == 1
+    assert main([*hashing_cli, "ingest", "--quiet", str(SHAPES)]) == 1
     out = capsys.readouterr()
     assert "dataset-list.json: 7 records: 2 reports, 3 empty (#0, #2, #6), 2 failed (#3, #5)" in (
         out.out

@@ -276,17 +276,6 @@ def test_sources_must_be_folders_or_http_urls():
 # ---- the command ------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def hashing_cli(monkeypatch, tmp_path):
-    """`reportbot` in-process with the hashing embedder and no .env or REPORTBOT_* settings."""
-    monkeypatch.chdir(tmp_path)
-    for name in list(os.environ):
-        if name.startswith("REPORTBOT_") and name != "REPORTBOT_MODEL_CACHE":
-            monkeypatch.delenv(name)
-    monkeypatch.setattr("bot.commands.load_embedder", lambda settings: HashingEmbedder())
-    return ["--data-dir", str(tmp_path / "data"), "--model", HashingEmbedder.name]
-
-
 def test_cli_watch_once_ingests_reports_and_prints_a_summary(
     tmp_path, site, hashing_cli, capsys, monkeypatch
 ):

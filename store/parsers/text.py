@@ -115,15 +115,9 @@ def first_sentence(text: str) -> str:
     return text[: match.start()] if match else text
 
 
-def same_start(a: str, b: str, length: int = 60) -> bool:
-    """Do two texts open with the same words? Ignores punctuation, case and dash styles, which
-    differ between a takeaway bullet and the bold lead of its topline paragraph."""
-    ka = start_key(a, length)
-    return ka is not None and ka == start_key(b, length)
-
-
 def start_key(text: str, length: int = 60) -> str | None:
-    """What `same_start` compares (None when the text is too short to tell), for looking a text
-    up among many instead of comparing it with each."""
+    """How a text opens, ignoring punctuation, case and dash styles (which differ between a
+    takeaway bullet and the bold lead of its topline paragraph); None when too short to tell.
+    A key, so a text is looked up among many instead of compared with each."""
     key = re.sub(r"[^a-z0-9]", "", clean_text(text).lower())[:length]
     return key if len(key) >= 20 else None
