@@ -213,6 +213,7 @@ def stats(args: argparse.Namespace, settings: Settings, store: ReportStore) -> i
         "passages": sum(r.passages for r in reports.values()),
         "oldest": days[0].isoformat() if days else None,
         "newest": days[-1].isoformat() if days else None,
+        "with_link": sum(1 for r in reports.values() if r.url),
         "chunks": store.chunks.count(),
         "embedding_model": settings.embedding_model,
         "store": settings.chroma_url or str(settings.data_dir / "chroma"),

@@ -24,6 +24,8 @@ def result_lines(result: Result, lang: str, index: int) -> list[str]:
         else " " + label(lang, "only_english")
     )
     lines = [f"{index}. [{day}] {clean_terminal(result.text)}{marker}", f"   — {kind}, {day}"]
+    if result.url:
+        lines[-1] += f" · {clean_terminal(result.url)}"
     if result.supporting:
         lines.append(f"   {label(lang, 'supporting')}: {clean_terminal(result.supporting)}")
     if result.also_reported:

@@ -105,13 +105,14 @@ def command_name(text: str) -> str:
 
 
 def source_html(result: Result, lang: str) -> str:
-    """The report's title, linked when its source is a web address."""
+    """The report's title, linked to the report when it has a web address (never a file path
+    on this server)."""
     title = result.report_title.strip() or label(
         lang, "report_of", date=result.report_date.isoformat()
     )
-    source = result.source.strip()
-    if _URL.match(source):
-        return f'<a href="{html.escape(source, quote=True)}">{escape(title)}</a>'
+    link = next((u.strip() for u in (result.url, result.source) if u and _URL.match(u.strip())), "")
+    if link:
+        return f'<a href="{html.escape(link, quote=True)}">{escape(title)}</a>'
     return escape(title)
 
 

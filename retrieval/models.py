@@ -21,6 +21,8 @@ class Result(BaseModel):
     kind: Kind
     report_title: str
     source: str
+    # The report's web address (from its saved page, clip or dataset), when it has one.
+    url: str | None = None
     score: float
     position: int = 0
     # A body passage that supports the takeaway, when the passage was the best evidence.

@@ -494,6 +494,7 @@ class ReportQA:
                 kind="passage",
                 report_title=entry.title,
                 source=entry.source,
+                url=entry.url or None,
                 score=unit.score,
                 position=chunk.position,
             )
@@ -511,6 +512,7 @@ class ReportQA:
             kind="takeaway",
             report_title=entry.title,
             source=entry.source,
+            url=entry.url or None,
             score=round(score, 6),
             position=view.position,
         )
@@ -544,6 +546,7 @@ class ReportQA:
                             kind="passage",
                             report_title=entry.title,
                             source=entry.source,
+                            url=entry.url or None,
                             score=1.0,
                             position=chunk.position,
                         )

@@ -283,11 +283,20 @@ def _ingest(
                 superseded[2].status = "duplicate"
             known[report.report_id] = entry
             todo[report.report_id] = (report, entry, outcome)
-        elif current is not None and report.source not in current.sources:
-            current.sources.append(report.source)
+        elif current is not None:
+            # The manifest row takes what this copy adds, without re-embedding anything: its
+            # file, and a link the stored copy lacks (or its own file's new link).
+            changed = report.source not in current.sources
+            if changed:
+                current.sources.append(report.source)
+            if entry.url and entry.url != current.url:
+                if not current.url or current.source == report.source:
+                    current.url = entry.url
+                    outcome.status, outcome.reason = "updated", "link added"
+                    changed = True
             # A pending entry is saved with its chunks; saving it now would commit a version
             # whose chunks are not written yet.
-            if report.report_id not in todo:
+            if changed and report.report_id not in todo:
                 store.save_entry(current)
 
     chunks_total = sum(len(report_chunks(r)) for r, _, _ in todo.values())

@@ -62,6 +62,9 @@ class Report(BaseModel):
     # and what disagreed with it. Not part of the content: they never make a report "updated".
     date_source: str = ""
     warnings: list[str] = Field(default_factory=list)
+    # The report's web address, from the file's own evidence (store.parsers.links); "" when it
+    # has none. Not content either: a link found later fills in without re-embedding anything.
+    url: str = ""
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -73,7 +76,7 @@ class Report(BaseModel):
 
     def content_hash(self) -> str:
         """Changes whenever anything we would store changes; used to skip unchanged re-ingests."""
-        content = self.model_dump_json(exclude={"source", "date_source", "warnings"})
+        content = self.model_dump_json(exclude={"source", "date_source", "warnings", "url"})
         return hashlib.sha256(content.encode()).hexdigest()
 
 

@@ -78,6 +78,7 @@ class ReportEntry(BaseModel):
     passages: int
     metadata: dict[str, str] = {}
     source_format: str = ""
+    url: str = ""  # the report's web address, "" when its files carry none
 
     def richness(self) -> tuple[int, int, int, int]:
         """When one report was saved twice, the copy with more languages, takeaways and passages
@@ -100,6 +101,7 @@ class ReportEntry(BaseModel):
             "passages": self.passages,
             "extra": json.dumps(self.metadata, ensure_ascii=False),
             "source_format": self.source_format,
+            "url": self.url,
         }
 
     @classmethod
@@ -116,6 +118,7 @@ class ReportEntry(BaseModel):
             passages=int(meta["passages"]),
             metadata=json.loads(meta.get("extra") or "{}"),
             source_format=meta.get("source_format", ""),
+            url=meta.get("url", ""),
         )
 
     @classmethod
@@ -132,6 +135,7 @@ class ReportEntry(BaseModel):
             passages=len(report.passages),
             metadata=dict(report.metadata),
             source_format=report.source_format,
+            url=report.url,
         )
 
 

@@ -85,7 +85,14 @@ def test_cli_json_shape(slice_store, slice_data_dir, capsys):
     assert data["command"] == "topic" and data["lang"] == "ko"
     first = data["results"][0]
     assert first["report_date"] == "2024-01-26"
-    assert {"text", "lang", "kind", "report_title", "source", "score"} <= set(first)
+    assert {"text", "lang", "kind", "report_title", "source", "score", "url"} <= set(first)
+    # Every HTML page and the February clip of the slice carry their address.
+    linked = {r["report_date"]: r["url"] for r in data["results"] if r["url"]}
+    assert all(
+        u.startswith("https://www.understandingwar.org/")
+        for d, u in linked.items()
+        if d.startswith("2022")
+    )
 
 
 def test_cli_batch_answers_one_json_line_per_query(slice_store, slice_data_dir, tmp_path, capsys):

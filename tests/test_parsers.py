@@ -198,6 +198,11 @@ def test_corpus_file(row: dict[str, str]) -> None:
     else:
         assert 2 <= len(report.takeaways) <= 15
     assert len(report.passages) >= 5
+    if path.suffix == ".html":
+        # The page's own canonical address, made absolute on ISW's site.
+        canonical = re.search(r'<link rel="canonical" href="([^"]+)"', read_text(path))
+        assert canonical is not None
+        assert report.url == "https://www.understandingwar.org" + canonical.group(1)
     assert [p.position for p in report.passages] == list(range(len(report.passages)))
     assert all(p.lang == "en" and 0 < len(p.text) <= 1200 for p in report.passages)
     for text in _all_texts(report):
@@ -207,6 +212,14 @@ def test_corpus_file(row: dict[str, str]) -> None:
         # Endnotes are lists of links; no passage may be one.
         assert not re.match(r"\s*\[?\d{1,3}\]", passage.text), passage.text[:200]
         assert len(re.findall(r"https?://", passage.text)) == 0, passage.text[:200]
+
+
+def test_a_crawl_whose_address_names_another_day_gets_no_link() -> None:
+    """The December 17 report saved from the December 20 page's address: a link to another
+    day's report would be worse than none."""
+    assert parse_file(MD_DEC17).url == ""
+    feb02 = parse_file(MD_FEB02)
+    assert feb02.url.endswith("/russian-offensive-campaign-assessment-february-2-2026")
 
 
 def test_corpus_takeaway_counts_are_realistic() -> None:

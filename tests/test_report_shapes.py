@@ -362,3 +362,23 @@ def test_real_dataset_is_a_duplicate_of_the_pages_and_stands_alone(tmp_path: Pat
     answer = qa.on_date("2022-07-01", lang="en")
     assert answer.results and {r.report_date for r in answer.results} == {date(2022, 7, 1)}
     assert answer.results[0].text.startswith("Russian forces continued efforts to encircle")
+
+
+def test_a_stored_report_gets_its_link_without_re_embedding(tmp_path: Path) -> None:
+    """A store built before reports carried links: ingesting the same file again fills the link
+    into the manifest row, and nothing is embedded again."""
+    page = CORPUS / "isw-html" / "2022-03-01_kma-alarm-ml.html"
+    if not page.exists():
+        pytest.skip("shared corpus not available")
+    store = ReportStore(open_client(tmp_path / "data"), "isw_reports", HashingEmbedder.name)
+    ingest([page], store, HashingEmbedder(), progress=False)
+    (entry,) = store.reports().values()
+    assert entry.url.endswith("/russian-offensive-campaign-assessment-march-1")
+    chunks = store.chunks.count()
+    store.save_entry(entry.model_copy(update={"url": ""}))  # as an older store holds it
+    summary = ingest([page], store, HashingEmbedder(), progress=False)
+    assert [(o.status, o.reason) for o in summary.outcomes] == [("updated", "link added")]
+    (again,) = store.reports().values()
+    assert again.url == entry.url and again.version == entry.version
+    assert store.chunks.count() == chunks
+    assert ingest([page], store, HashingEmbedder(), progress=False).count("unchanged") == 1

@@ -90,6 +90,15 @@ def test_source_without_url_is_the_title_without_a_link():
     assert "/data/reports" not in page
 
 
+def test_the_report_s_own_link_is_used_and_the_file_path_never_shown():
+    url = "https://www.understandingwar.org/backgrounder/russian-offensive-campaign-assessment-march-1"
+    result = make_result("x", source="/srv/reportbot/corpus/2022-03-01.html", url=url)
+    page = render_answer(Answer(command="ask", query="q", lang="ko", results=[result]))[0]
+    assert f'<a href="{url}">Russian Offensive Campaign Assessment, January 26, 2024</a>' in page
+    assert "/srv/reportbot" not in page
+    parse_html(page)
+
+
 def test_link_attribute_is_escaped():
     result = make_result("x", source='https://example.org/a?b=1&c="2"')
     page = render_answer(Answer(command="ask", query="q", lang="en", results=[result]))[0]

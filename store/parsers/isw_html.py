@@ -95,6 +95,7 @@ def parse_isw_html(text: str, source: str, hints: SourceHints | None = None) -> 
         dated=dated,
         source=source,
         source_format=SourceFormat.ISW_HTML,
+        urls=outside.urls,
         authors=body.authors,
         takeaways=[{"en": t} for t in body.takeaways],
         sections=[(s, "en") for s in body.sections],

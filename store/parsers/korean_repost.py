@@ -81,6 +81,7 @@ def parse_korean_repost(text: str, source: str, hints: SourceHints | None = None
         dated=dated,
         source=source,
         source_format=SourceFormat.KOREAN_REPOST,
+        urls=hints.urls,
         authors=english.authors,
         takeaways=_pair(english.takeaways, ko_bullets),
         sections=sections,

@@ -84,6 +84,7 @@ def parse_markdown(text: str, source: str, hints: SourceHints | None = None) -> 
         dated=choose_report_date(evidence),
         source=source,
         source_format=SourceFormat.MARKDOWN,
+        urls=outside.urls,
         authors=_authors(meta) or hints.authors or body.authors,
         takeaways=[{"en": t} for t in body.takeaways],
         sections=[(s, "en") for s in body.sections],

@@ -36,6 +36,7 @@ def parse_plain_text(
         dated=choose_report_date(evidence),
         source=source,
         source_format=source_format,
+        urls=hints.urls,
         authors=hints.authors or body.authors,
         takeaways=[{"en": t} for t in body.takeaways],
         sections=[(s, "en") for s in body.sections],

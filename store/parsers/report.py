@@ -7,6 +7,7 @@ from datetime import date
 from store.chunking import split_passage
 from store.models import ParseError, Passage, Report, SourceFormat, SourceHints, Takeaway
 from store.parsers.blocks import Body, Section
+from store.parsers.links import report_url
 from store.parsers.report_date import DateChoice, DateEvidence
 
 # The topline: the opening passages, where a report says what day it covers.
@@ -53,6 +54,7 @@ def make_report(
     sections: list[tuple[Section, str]],
     authors: list[str] | None = None,
     metadata: dict[str, str] | None = None,
+    urls: list[str] | None = None,
 ) -> Report:
     """`takeaways`: one {lang: text} per takeaway, in order; `sections`: (section, lang) in
     reading order, split here into passages of embeddable size."""
@@ -75,6 +77,7 @@ def make_report(
         report_date=dated.day,
         date_source=dated.source,
         warnings=dated.warnings,
+        url=report_url(urls or [], dated.day),
         authors=_unique(authors or []),
         source=source,
         source_format=source_format,
