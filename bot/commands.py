@@ -290,7 +290,13 @@ def backup(args: argparse.Namespace, settings: Settings) -> int:
             print(
                 f"restored {info.reports} reports ({info.chunks} chunks, model "
                 f"{info.embedding_model}, exported {info.created}) into {settings.data_dir}"
+                f", with {', '.join(info.contents)}"
             )
+            if info.kept:
+                print(
+                    "kept what the backup does not hold: " + ", ".join(info.kept),
+                    file=sys.stderr,
+                )
     except BackupError as err:
         raise UserError(str(err)) from err
     return 0

@@ -1,4 +1,9 @@
-"""`reportbot export` and `reportbot import`: an on-disk store as one .tar.gz, and back.
+"""`reportbot export` and `reportbot import`: a data folder as one .tar.gz, and back.
+
+The archive holds the whole state of the folder: the store, the bot's subscriptions, the
+reports admins uploaded and the watcher's memory (FOLDER_STATE). SQLite files are copied through
+SQLite's backup API, never as files under a writer. An import replaces what the archive holds
+and keeps what it does not (an older store-only backup never removes subscribers or uploads).
 
 Export copies the Chroma folder file by file -- SQLite through its backup API -- and keeps the
 copy only if no file of the store changed while it was taken (a running `reportbot ingest` in
@@ -29,10 +34,15 @@ from pydantic import BaseModel
 
 from store.vector_store import ReportStore, StoreMismatchError
 
-FORMAT = 1
+FORMAT = 2
+# Format 1 (store only) backups stay importable.
+READABLE_FORMATS = (1, 2)
 DESCRIPTOR = "reportbot-backup.json"
 STORE_DIR = "chroma"
 SQLITE_FILE = "chroma.sqlite3"
+# The rest of a data folder's state, by the names the bot and the watcher give it
+# (bot/subscriptions.py FILE_NAME, bot/handlers.py UPLOADS_DIR, store/watch.py WATCH_DIR).
+FOLDER_STATE = ("subscriptions.sqlite3", "uploads", "watch")
 # Limits on what an archive may unpack to; a real store of every report is ~100 MB.
 MAX_TOTAL_BYTES = 20 * 1024**3
 MAX_MEMBERS = 100_000
@@ -53,6 +63,10 @@ class BackupInfo(BaseModel):
     collection: str
     reports: int
     chunks: int
+    # The top-level entries of the data folder the archive holds (format 1: the store only).
+    contents: list[str] = [STORE_DIR]
+    # Filled in by an import: what the data folder kept because the archive does not hold it.
+    kept: list[str] = []
 
 
 # ---- export ---------------------------------------------------------------------------------
@@ -80,13 +94,43 @@ def export_store(
         copy = Path(tmp) / STORE_DIR
         _quiet_copy(chroma_dir, copy, wait)
         info = _tidy(copy, collection)
-        (Path(tmp) / DESCRIPTOR).write_text(info.model_dump_json(indent=2), encoding="utf-8")
+        state = Path(tmp) / "state"
+        state.mkdir()
+        for name in FOLDER_STATE:
+            if (data_dir / name).exists():
+                _copy_state(data_dir / name, state / name)
+                info.contents.append(name)
+        (Path(tmp) / DESCRIPTOR).write_text(
+            info.model_dump_json(indent=2, exclude={"kept"}), encoding="utf-8"
+        )
         partial = Path(tmp) / "archive.tar.gz"
         with tarfile.open(partial, "w:gz") as tar:
             tar.add(Path(tmp) / DESCRIPTOR, arcname=DESCRIPTOR, filter=_plain)
             tar.add(copy, arcname=STORE_DIR, filter=_plain)
+            for name in info.contents[1:]:
+                tar.add(state / name, arcname=name, filter=_plain)
         os.replace(partial, archive)  # the archive appears only when complete
     return info
+
+
+def _copy_state(source: Path, target: Path) -> None:
+    """A file or folder of the bot's state; SQLite databases through the backup API (the bot may
+    be writing them)."""
+    if source.is_dir():
+        target.mkdir()
+        for entry in sorted(source.iterdir()):
+            if not entry.name.endswith(("-wal", "-shm", "-journal")):
+                _copy_state(entry, target / entry.name)
+    elif source.suffix == ".sqlite3":
+        src = sqlite3.connect(source, timeout=30)
+        dst = sqlite3.connect(target)
+        try:
+            src.backup(dst)
+        finally:
+            dst.close()
+            src.close()
+    else:
+        shutil.copy2(source, target)
 
 
 def _stamp(folder: Path) -> dict[str, tuple[int, int]]:
@@ -227,7 +271,7 @@ def import_store(
     try:
         _unpack(archive, staging, max_total_bytes, max_members)
         info = _check_restored(staging)
-        _swap_in(staging, data_dir)
+        info.kept = _swap_in(staging, data_dir)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return info
@@ -247,7 +291,7 @@ def _member_path(member: tarfile.TarInfo) -> PurePosixPath:
     if member.type not in (tarfile.REGTYPE, tarfile.AREGTYPE, tarfile.DIRTYPE):
         raise BackupError(f"refusing special file in archive: {name!r}")
     parts = [p for p in path.parts if p != "."]
-    if not parts or (parts[0] != STORE_DIR and parts != [DESCRIPTOR]):
+    if not parts or (parts[0] not in (STORE_DIR, *FOLDER_STATE) and parts != [DESCRIPTOR]):
         raise BackupError(f"unexpected archive member {name!r}: not a reportbot backup")
     return PurePosixPath(*parts)
 
@@ -288,8 +332,10 @@ def _check_restored(staging: Path) -> BackupInfo:
         info = BackupInfo.model_validate_json((staging / DESCRIPTOR).read_text(encoding="utf-8"))
     except (OSError, ValueError) as err:
         raise BackupError(f"not a reportbot backup (no valid {DESCRIPTOR})") from err
-    if info.format != FORMAT:
-        raise BackupError(f"backup format {info.format} is not supported (this reads {FORMAT})")
+    if info.format not in READABLE_FORMATS:
+        raise BackupError(
+            f"backup format {info.format} is not supported (this reads {READABLE_FORMATS})"
+        )
     if not (staging / STORE_DIR / "chroma.sqlite3").is_file():
         raise BackupError("the backup holds no Chroma store")
     client = chromadb.PersistentClient(path=str(staging / STORE_DIR))
@@ -312,17 +358,30 @@ def _check_restored(staging: Path) -> BackupInfo:
     return info
 
 
-def _swap_in(staging: Path, data_dir: Path) -> None:
-    """Replace `data_dir` by the staged restore (the old contents are removed last)."""
+def _swap_in(staging: Path, data_dir: Path) -> list[str]:
+    """Replace `data_dir` by the staged restore (the old contents are removed last). What the
+    archive does not hold (subscriptions and uploads, for a store-only backup; the lock and
+    generation files) is carried over, not deleted; the folder keeps its permissions. Returns
+    the names carried over."""
+    kept: list[str] = []
     old: Path | None = None
-    if data_dir.exists():
-        old = data_dir.with_name(f".{data_dir.name}.replaced-{os.getpid()}-{time.time_ns()}")
-        os.replace(data_dir, old)
     try:
+        if data_dir.exists():
+            for entry in sorted(data_dir.iterdir()):
+                if not (staging / entry.name).exists():
+                    os.replace(entry, staging / entry.name)
+                    kept.append(entry.name)
+            os.chmod(staging, data_dir.stat().st_mode & 0o7777)
+            old = data_dir.with_name(f".{data_dir.name}.replaced-{os.getpid()}-{time.time_ns()}")
+            os.replace(data_dir, old)
         os.replace(staging, data_dir)
     except OSError:
         if old is not None:
             os.replace(old, data_dir)  # put the original back
+        for name in kept:  # and what was carried over
+            if (staging / name).exists():
+                os.replace(staging / name, data_dir / name)
         raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+    return kept

@@ -654,11 +654,61 @@ def test_import_refuses_a_folder_that_is_not_empty_unless_forced(tmp_path, corpu
     message = capsys.readouterr().err
     assert "not empty" in message and "--force" in message
     assert (target / "notes.txt").read_text(encoding="utf-8") == "keep me"
+    target.chmod(0o750)
     assert main(["--data-dir", str(target), "import", str(archive), "--force"]) == 0
-    assert not (target / "notes.txt").exists()
+    # --force replaces what the backup holds and keeps (and names) what it does not.
+    assert (target / "notes.txt").read_text(encoding="utf-8") == "keep me"
+    assert "kept what the backup does not hold: notes.txt" in capsys.readouterr().err
+    assert target.stat().st_mode & 0o777 == 0o750
     assert kill_ingest.differences(_snapshot(target), _snapshot(data)) == []
     leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
     assert leftovers == []
+
+
+def test_backup_holds_the_whole_data_folder(tmp_path, corpus, cli_env, capsys):
+    """Subscribers, uploads and the watcher's memory travel with the store; an older store-only
+    backup imported with --force removes none of them."""
+    import sqlite3
+    import tarfile
+
+    data, target, archive = tmp_path / "data", tmp_path / "target", tmp_path / "b.tar.gz"
+    _fill(data, corpus.files[:2])
+    with sqlite3.connect(data / "subscriptions.sqlite3") as db:
+        db.execute("CREATE TABLE chats (id INTEGER)")
+        db.execute("INSERT INTO chats VALUES (42)")
+    (data / "uploads").mkdir()
+    (data / "uploads" / "report.txt").write_text("an admin's upload", encoding="utf-8")
+    (data / "watch").mkdir()
+    with sqlite3.connect(data / "watch" / "state.sqlite3") as db:
+        db.execute("CREATE TABLE seen (key TEXT)")
+    assert main(["--data-dir", str(data), "export", str(archive)]) == 0
+    assert main(["--data-dir", str(target), "import", str(archive)]) == 0
+    assert "with chroma, subscriptions.sqlite3, uploads, watch" in capsys.readouterr().out
+    with sqlite3.connect(target / "subscriptions.sqlite3") as db:
+        assert db.execute("SELECT id FROM chats").fetchall() == [(42,)]
+    assert (target / "uploads" / "report.txt").read_text(encoding="utf-8") == "an admin's upload"
+    assert (target / "watch" / "state.sqlite3").is_file()
+
+    # A backup of the store alone (format 1, as exported before this version).
+    old = tmp_path / "old.tar.gz"
+    with tarfile.open(archive) as tar, tarfile.open(old, "w:gz") as out:
+        for member in tar.getmembers():
+            top = member.name.split("/")[0]
+            if top == "reportbot-backup.json":
+                info = json.loads(tar.extractfile(member).read())
+                info.pop("contents")
+                info["format"] = 1
+                body = json.dumps(info).encode()
+                member.size = len(body)
+                out.addfile(member, io.BytesIO(body))
+            elif top == "chroma":
+                out.addfile(member, tar.extractfile(member) if member.isfile() else None)
+    assert main(["--data-dir", str(target), "import", str(old), "--force"]) == 0
+    kept = capsys.readouterr().err
+    assert "subscriptions.sqlite3" in kept and "uploads" in kept and "watch" in kept
+    with sqlite3.connect(target / "subscriptions.sqlite3") as db:
+        assert db.execute("SELECT id FROM chats").fetchall() == [(42,)]
+    assert (target / "uploads" / "report.txt").exists()
 
 
 @pytest.mark.parametrize("command", ["export", "import"])
