@@ -77,9 +77,12 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return run_eval(args, qa, store, embedder)
     if args.command == "run":
         if settings.telegram_bot_token is not None:
-            from bot.telegram_app import run_bot
+            from bot.telegram_app import StartupError, run_bot
 
-            run_bot(settings, qa)
+            try:
+                run_bot(settings, qa)
+            except StartupError as err:
+                raise UserError(str(err)) from err
             return 0
         print("No TELEGRAM_BOT_TOKEN set: starting the terminal chat instead.")
         from bot.chat import chat

@@ -19,7 +19,7 @@ from urllib.parse import quote, urlparse
 
 from telegram import BotCommand, Update
 from telegram._utils.types import JSONDict
-from telegram.error import TelegramError
+from telegram.error import Forbidden, InvalidToken, NetworkError, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 from telegram.request import HTTPXRequest
 
@@ -253,6 +253,7 @@ def run_bot(settings: Settings, qa: ReportQA) -> None:
             level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
     application = build_application(settings, qa)
+    _check_connection(application, settings)
     if settings.webhook_url:
         path = urlparse(settings.webhook_url).path.lstrip("/")
         log.info("Starting the webhook on %s:%s", settings.webhook_listen, settings.webhook_port)
@@ -266,4 +267,36 @@ def run_bot(settings: Settings, qa: ReportQA) -> None:
         )
     else:
         log.info("Starting long polling")
-        application.run_polling(allowed_updates=ALLOWED_UPDATES)
+        # A Bot API that cannot be reached is retried (quietly, PTB logs each try at debug
+        # level) until it answers; a token it rejects ends the start (InvalidToken is final).
+        application.run_polling(allowed_updates=ALLOWED_UPDATES, bootstrap_retries=-1)
+
+
+class StartupError(Exception):
+    """The bot cannot start as configured; the message is one line and says what to fix."""
+
+
+def _check_connection(application: Application, settings: Settings) -> None:
+    """Ask the Bot API who we are once, before starting: a rejected token is one line and the
+    end; an unreachable API is one line, then the start goes on and retries until it answers."""
+    import asyncio
+
+    async def get_me() -> None:
+        async with application.bot:
+            await application.bot.get_me()
+
+    where = settings.telegram_api_base_url.removesuffix("/bot")
+    try:
+        asyncio.run(get_me())
+    except (InvalidToken, Forbidden) as err:
+        # Not err.message: PTB quotes the token in it, and a token never reaches a log.
+        raise StartupError(
+            f"the Bot API at {where} rejected the bot token ({type(err).__name__}): check "
+            "TELEGRAM_BOT_TOKEN (@BotFather's /token shows it)"
+        ) from err
+    except NetworkError as err:
+        print(
+            f"reportbot: cannot reach the Bot API at {where} ({err.message}); retrying until "
+            "it answers (Ctrl-C to stop)",
+            flush=True,
+        )

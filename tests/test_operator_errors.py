@@ -3,12 +3,18 @@ to do, with exit status 2; `--debug` shows the traceback instead."""
 
 from __future__ import annotations
 
+import http.server
+import json
 import shutil
+import threading
+from pathlib import Path
 
 import pytest
 
 from bot.cli import main
 from tests.conftest import SEED
+
+SHAPES = Path(__file__).parent / "fixtures" / "shapes"
 
 
 @pytest.mark.parametrize(
@@ -75,3 +81,56 @@ def test_a_chroma_server_that_does_not_answer(hashing_cli, capsys):
     assert main([*hashing_cli, "--chroma-url", "http://127.0.0.1:9", "stats"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Chroma server at http://127.0.0.1:9 does not answer" in err
+
+
+class _Rejecting(http.server.BaseHTTPRequestHandler):
+    """A Bot API that rejects every token, as Telegram does a revoked one."""
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        body = json.dumps({"ok": False, "error_code": 401, "description": "Unauthorized"})
+        self.send_response(401)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(body.encode())
+
+    do_GET = do_POST
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def rejecting_api():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Rejecting)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/bot"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_rejected_token_at_start_is_one_line(hashing_cli, monkeypatch, capsys, rejecting_api):
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123456:revoked")
+    monkeypatch.setenv("TELEGRAM_API_BASE_URL", rejecting_api)
+    monkeypatch.setenv("REPORTBOT_SAMPLES", str(SHAPES / "paste-date-line.txt"))
+    assert main([*hashing_cli, "run"]) == 2
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.startswith("reportbot:")]
+    assert len(lines) == 1 and "rejected the bot token (InvalidToken)" in lines[0], err
+    assert "revoked" not in err and "Traceback" not in err
+
+
+def test_an_unreachable_bot_api_is_one_line_then_retried(capsys):
+    from telegram.ext import ApplicationBuilder
+
+    from bot.settings import Settings
+    from bot.telegram_app import _check_connection
+
+    settings = Settings(telegram_api_base_url="http://127.0.0.1:9/bot")
+    application = (
+        ApplicationBuilder().token("123456:abc").base_url(settings.telegram_api_base_url).build()
+    )
+    _check_connection(application, settings)  # does not raise: the start goes on, retrying
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1 and "cannot reach the Bot API at http://127.0.0.1:9" in out[0]
+    assert "retrying until it answers" in out[0]
