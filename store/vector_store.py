@@ -35,6 +35,7 @@ from chromadb.api.types import GetResult
 from chromadb.errors import InternalError, NotFoundError
 
 from store.records import Chunk, ReportEntry
+from store.server_lease import DEFAULT_TTL, ServerLease
 from store.write_lock import write_lock
 
 log = logging.getLogger(__name__)
@@ -148,6 +149,15 @@ def read_generation(data_dir: Path | None) -> Generation:
     return info.st_ino, info.st_size, info.st_mtime_ns
 
 
+def _is_server(client: ClientAPI) -> bool:
+    """Does the client talk to a Chroma server (HttpClient), which other processes, data folders
+    and machines may write to as well?"""
+    try:
+        return "fastapi" in client.get_settings().chroma_api_impl.lower()
+    except Exception:
+        return False
+
+
 def _embedded_data_dir(client: ClientAPI) -> Path | None:
     """The folder holding an embedded client's Chroma folder (open_client's data folder)."""
     try:
@@ -241,6 +251,8 @@ class ReportStore:
         self.data_dir = data_dir if data_dir is not None else _embedded_data_dir(client)
         self._opener = opener
         self._embedded = _embedded_data_dir(client) is not None
+        # How long a Chroma server's write lease outlives a writer that stopped renewing it.
+        self.lease_ttl = DEFAULT_TTL
         self._gate = _Gate()
         self._seen = read_generation(self.data_dir)  # before anything is read
         self.chunks = self._open(collection)
@@ -307,13 +319,15 @@ class ReportStore:
     def writing(
         self, wait: bool = True, on_wait: Callable[[str], None] | None = None
     ) -> Iterator[None]:
-        """Hold the data folder's write lock (store.write_lock) and catch up with what other
-        writers committed before it was ours. Without a local data folder (a Chroma server
-        given no data_dir) there is nothing to lock."""
-        if self.data_dir is None:
-            yield
-            return
-        with write_lock(self.data_dir, wait, on_wait):
+        """Hold the data folder's write lock (store.write_lock) and, on a Chroma server, the
+        server's write lease (store.server_lease: writers from other data folders or machines
+        share the server), and catch up with what other writers committed before it was ours."""
+        with contextlib.ExitStack() as held:
+            if self.data_dir is not None:
+                held.enter_context(write_lock(self.data_dir, wait, on_wait))
+            if _is_server(self.client):
+                lease = ServerLease(self.client, self.collection, ttl=self.lease_ttl)
+                held.enter_context(lease.held(wait, on_wait))
             self.sync()
             yield
 
