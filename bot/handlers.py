@@ -575,7 +575,6 @@ async def answer_inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE
             query.query,
             hint,
             settings.inline_results,
-            topic_words=settings.max_topic_words,
             topic_chars=settings.max_argument_chars,
         )
         results, lang = inline_results(answer), answer.lang
