@@ -152,3 +152,13 @@ def test_cli_writes_the_chart_and_prints_the_peaks(slice_store, slice_data_dir, 
     assert label("ko", "timeline_peaks") in printed
     assert f"{label('ko', 'timeline_first')}: [" in printed
     assert f"chart: {out}" in printed
+
+
+def test_the_terminal_chat_gives_the_timeline_as_text(qa):
+    from bot.chat import respond
+
+    text = respond(qa, "/timeline 아브디이프카")
+    timeline = qa.timeline("아브디이프카")
+    assert text.splitlines()[0].startswith(f"아브디이프카: 핵심 요점 {timeline.total}개가 언급")
+    assert label("ko", "timeline_peaks") in text
+    assert respond(qa, "/timeline").startswith("/timeline TERM")
