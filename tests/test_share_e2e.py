@@ -349,3 +349,16 @@ async def test_timeline_button_needs_no_state_and_survives_a_restart(app, api):
     api.push_callback(message, timeline_callback_data("Avdiivka"), user_id=chat)
     photo = await api.wait_for("sendPhoto", lambda p: p["chat_id"] == chat, timeout=30)
     assert photo.result["caption"].startswith("Avdiivka: ")
+
+
+async def test_a_private_bot_answers_inline_queries_of_allowed_users_only(app, api):
+    settings = app.bot_data[handlers.DEPS_KEY].settings
+    allowed = new_id()
+    settings.allowed_chat_ids = [allowed]
+    try:
+        refused = await answer_to(api, api.push_inline_query(new_id(), "Avdiivka"))
+        assert refused.params["results"] == [] and refused.params["cache_time"] == 0
+        served = await answer_to(api, api.push_inline_query(allowed, "Avdiivka"))
+        assert served.params["results"]
+    finally:
+        settings.allowed_chat_ids = []
