@@ -57,10 +57,17 @@ def format_timeline(timeline: Timeline) -> str:
         lines.append(label(lang, "timeline_peaks") + ":")
     for peak in timeline.peaks:
         week = label(lang, "timeline_week", week=peak.week.isoformat(), count=peak.count)
-        day = peak.takeaway.report_date.isoformat()
-        lines.append(f"  {week}: [{day}] {clean_terminal(peak.takeaway.text)}")
+        lines.append(f"  {week}: {_dated(peak.takeaway, lang)}")
     for result, key in ((timeline.first, "timeline_first"), (timeline.last, "timeline_last")):
         if result is not None:
-            day = result.report_date.isoformat()
-            lines.append(f"{label(lang, key)}: [{day}] {clean_terminal(result.text)}")
+            lines.append(f"{label(lang, key)}: {_dated(result, lang)}")
     return "\n".join(lines)
+
+
+def _dated(result: Result, lang: str) -> str:
+    marker = (
+        ""
+        if result.lang == lang or lang not in ("ko", "uk", "ru")
+        else " " + label(lang, "only_english")
+    )
+    return f"[{result.report_date.isoformat()}] {clean_terminal(result.text)}{marker}"

@@ -330,7 +330,10 @@ def timeline_caption(timeline: Timeline, limit: int = MAX_CAPTION) -> str:
         def line(prefix: str, result: Result) -> str:
             text = " ".join(result.text.split())
             text = clip_words(text, size) if size is not None else text
-            return f"{prefix}[{result.report_date.isoformat()}] {escape(text)}"
+            marker = ""
+            if result.lang != lang and lang in ("ko", "uk", "ru"):
+                marker = " " + escape(label(lang, "only_english"))
+            return f"{prefix}[{result.report_date.isoformat()}] {escape(text)}{marker}"
 
         parts = [f"<b>{escape(head)}</b>"]
         if rows:
