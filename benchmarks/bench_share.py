@@ -70,29 +70,40 @@ def inline_queries(qa, n: int, seed: int) -> list[str]:
 
 
 def time_in_process(qa, settings, queries: list[str]) -> dict:
-    from bot.inline import ResultCache, cache_key, inline_answer, is_term
+    """Each query as inline mode answers it (search + inline results), and, interleaved, the
+    chat answer of the same search as the baseline: /topic for a term /topic finds, the
+    question's answer for the rest (the empty query's /latest has no separate baseline)."""
+    from bot.inline import ResultCache, cache_key, inline_answer
     from bot.telegram_format import inline_results, render_answer
 
-    inline, topic, hits = [], [], []
+    inline: dict[str, list[float]] = {"all": [], "topic": [], "ask": [], "latest": []}
+    baseline: dict[str, list[float]] = {"topic": [], "ask": []}
+    hits = []
     cache = ResultCache(300, time.monotonic)
     for query in queries:
         start = time.perf_counter()
         answer = inline_answer(qa, query, None, settings.inline_results)
         results = inline_results(answer)
-        inline.append(time.perf_counter() - start)
+        took = time.perf_counter() - start
+        path = answer.command if answer.command in ("topic", "latest") else "ask"
+        inline["all"].append(took)
+        inline[path].append(took)
         cache.put(cache_key(query, None), results, answer.lang)
         start = time.perf_counter()
         cache.get(cache_key(query, None))
         hits.append(time.perf_counter() - start)
-        if query and is_term(query):
+        if path == "topic":
             start = time.perf_counter()
             render_answer(qa.topic(query))
-            topic.append(time.perf_counter() - start)
-    return {
-        "inline": common.summary_ms(inline),
-        "topic_baseline": common.summary_ms(topic),
-        "cache_hit": common.summary_ms(hits),
-    }
+            baseline["topic"].append(time.perf_counter() - start)
+        elif path == "ask":
+            start = time.perf_counter()
+            render_answer(qa.ask(query))
+            baseline["ask"].append(time.perf_counter() - start)
+    out = {f"inline_{k}": common.summary_ms(v) for k, v in inline.items()}
+    out.update({f"{k}_baseline": common.summary_ms(v) for k, v in baseline.items()})
+    out["cache_hit"] = common.summary_ms(hits)
+    return out
 
 
 async def time_end_to_end(qa, settings, queries: list[str], terms: list[str]) -> dict:
@@ -209,61 +220,38 @@ def main() -> None:
         **end_to_end,
         **parts,
     }
-    inline, topic = data["inline"], data["topic_baseline"]
-    e2e, tl, topic_e2e = data["inline_e2e"], data["timeline_e2e"], data["topic_e2e_baseline"]
+
+    def row(what: str, key: str, target: str = "") -> list:
+        fig = data[key]
+        return [what, fig["n"], fig["p50_ms"], fig["p95_ms"], target]
+
+    cold = data["timeline_cold_ms"]
     rows = [
-        [
-            "inline answer, in process",
-            inline["n"],
-            inline["p50_ms"],
-            inline["p95_ms"],
-            "≤ 100 ms p95",
-        ],
-        ["  baseline: /topic answer", topic["n"], topic["p50_ms"], topic["p95_ms"], ""],
-        [
-            "  cache hit",
-            data["cache_hit"]["n"],
-            data["cache_hit"]["p50_ms"],
-            data["cache_hit"]["p95_ms"],
-            "",
-        ],
-        [
-            "inline update -> answerInlineQuery",
-            e2e["n"],
-            e2e["p50_ms"],
-            e2e["p95_ms"],
-            "(debounce 0)",
-        ],
-        ["/timeline -> sendPhoto", tl["n"], tl["p50_ms"], tl["p95_ms"], "≤ 1000 ms"],
-        ["  first chart (cold)", 1, data["timeline_cold_ms"], data["timeline_cold_ms"], ""],
-        [
-            "  baseline: /topic -> sendMessage",
-            topic_e2e["n"],
-            topic_e2e["p50_ms"],
-            topic_e2e["p95_ms"],
-            "",
-        ],
-        [
-            "  qa.timeline",
-            data["qa_timeline"]["n"],
-            data["qa_timeline"]["p50_ms"],
-            data["qa_timeline"]["p95_ms"],
-            "",
-        ],
-        [
-            "  render (matplotlib)",
-            data["render"]["n"],
-            data["render"]["p50_ms"],
-            data["render"]["p95_ms"],
-            "",
-        ],
+        row("inline answer, in process, all", "inline_all", "≤ 100 ms p95"),
+        row("  a name /topic finds", "inline_topic"),
+        row("    baseline: the /topic answer", "topic_baseline"),
+        row("  a question (or a name nothing mentions)", "inline_ask"),
+        row("    baseline: the chat answer", "ask_baseline"),
+        row("  empty query (/latest)", "inline_latest"),
+        row("  cache hit", "cache_hit"),
+        row("inline update -> answerInlineQuery (debounce 0)", "inline_e2e"),
+        row("/timeline -> sendPhoto (render + send)", "timeline_e2e", "≤ 1000 ms"),
+        ["  first chart of the process (cold)", 1, cold, cold, ""],
+        row("  baseline: /topic -> sendMessage", "topic_e2e_baseline"),
+        row("  qa.timeline", "qa_timeline"),
+        row("  render (matplotlib)", "render"),
     ]
     print(common.machine_line(before))
     print(f"store: {stats.reports} reports, {stats.takeaways} takeaways ({args.data_dir})")
     print(common.table(rows, ["what", "n", "p50 ms", "p95 ms", "target"]))
+
+    def ratio(a: str, b: str) -> str:
+        return f"{data[a]['p95_ms'] / data[b]['p95_ms']:.2f}x"
+
     print(
-        f"inline p95 = {inline['p95_ms'] / topic['p95_ms']:.2f}x the /topic answer's; "
-        f"chart p95 = {tl['p95_ms'] / topic_e2e['p95_ms']:.1f}x a /topic reply's"
+        f"p95 ratios: inline topic path {ratio('inline_topic', 'topic_baseline')} the /topic "
+        f"answer; inline question path {ratio('inline_ask', 'ask_baseline')} the chat answer; "
+        f"chart {ratio('timeline_e2e', 'topic_e2e_baseline')} a /topic reply"
     )
     print(f"wrote {common.write_result(args.out, data)}")
 
