@@ -137,10 +137,11 @@ def test_the_caption_fits_telegrams_limit_with_every_peak_and_both_ends():
         assert f"Takeaway {i}: Russian forces" in plain
     assert "가장 많이 언급된 주" in plain and "첫 언급 [2024-01-01]" in plain
     assert "마지막 언급 [2024-03-04]" in plain
-    assert all(line.endswith("…") for line in plain.splitlines()[2:])  # shortened, at words
+    # Shortened at word boundaries; English-only takeaways marked as in answers.
+    assert all(line.endswith("… (원문 영어)") for line in plain.splitlines()[2:])
     short = parse_html(timeline_caption(timeline(["One.", "Two.", "Three."])))
-    assert "[2024-01-22] One.\n" in short
-    assert not any(line.endswith("…") for line in short.splitlines())
+    assert "[2024-01-22] One. (원문 영어)\n" in short
+    assert "…" not in "".join(short.splitlines()[1:])
 
 
 def test_the_timeline_button_carries_the_term_within_64_bytes():
