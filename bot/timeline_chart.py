@@ -30,6 +30,7 @@ BAR_COLOUR = "#b03a2e"
 PEAK_COLOUR = "#1f4e79"
 EMPTY_COLOUR = "#c8c8c8"
 BAR_DAYS = 6  # a week's bar; a day's gap between two weeks
+LABEL_DAYS = 70  # a peak's date label is about this wide on a four-year axis
 BASE_FAMILY = "DejaVu Sans"
 SYSTEM_FONT_DIRS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"))
 SYSTEM_FONT_NAMES = ("NanumGothic.ttf", "NotoSansCJK-Regular.ttc", "NotoSansKR-Regular.otf")
@@ -141,17 +142,23 @@ def render_timeline(timeline: Timeline) -> bytes:
         axes.legend(loc="upper right", bbox_to_anchor=(1.0, -0.07), prop=small, frameon=False)
     if len(starts):
         axes.set_xlim(starts[0] - 7, starts[-1] + 14)
-    for peak in timeline.peaks:
+    placed: list[tuple[float, int]] = []  # (x, level) of the peak labels drawn so far
+    for peak in sorted(timeline.peaks, key=lambda p: p.week):
+        x = mdates.date2num(peak.week) + BAR_DAYS / 2
+        # Labels of peaks close together are stacked instead of written over each other.
+        level = 1 + max((lv for px, lv in placed if x - px < LABEL_DAYS), default=-1)
+        placed.append((x, level))
         axes.annotate(
             peak.week.isoformat(),
-            (mdates.date2num(peak.week) + BAR_DAYS / 2, peak.count),
-            xytext=(0, 4),
+            (x, peak.count),
+            xytext=(0, 4 + 11 * level),
             textcoords="offset points",
             ha="center",
             color=PEAK_COLOUR,
             fontproperties=small,
+            bbox={"boxstyle": "square,pad=0.1", "facecolor": "white", "edgecolor": "none"},
         )
-    axes.set_ylim(-top * 0.06, top * 1.15)
+    axes.set_ylim(-top * 0.06, top * 1.25)
     title = FontProperties(family=families, size=13)
     axes.set_title(label(lang, "timeline_title", name=name), fontproperties=title)
     axes.set_ylabel(label(lang, "timeline_axis"), fontproperties=font)
