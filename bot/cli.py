@@ -121,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="how many takeaways mention a term, week by week: the busiest weeks, the first and "
         "last mention, and a PNG chart (--out)",
     )
-    p.add_argument("term")
+    p.add_argument("term", help="a name or term in any language it is known by, e.g. 아브디이프카")
     p.add_argument("--out", type=Path, metavar="FILE.png", help="write the chart here")
     p.add_argument("--json", action="store_true", help="print the weekly counts etc. as JSON")
     p.add_argument("--lang", help="names and labels in this language (default: the term's)")
