@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.formatting import format_answer
+from bot.formatting import format_answer, format_timeline
 from bot.i18n import label
 from retrieval.models import Answer
 from retrieval.service import ReportQA
@@ -11,7 +11,8 @@ HELP = """\
 Ask anything about the reports, in any language, e.g.
   What did the Kremlin say about negotiations?
   크렘린이 협상에 대해 뭐라고 했어?
-Commands: /latest [N], /topic TERM, /date 2024-01-26, /stats, /help, /quit"""
+Commands: /latest [N], /topic TERM, /timeline TERM, /date 2024-01-26, /stats, /help, /quit
+(the chart of /timeline: `reportbot timeline TERM --out chart.png`)"""
 
 
 def respond(qa: ReportQA, line: str) -> str | None:
@@ -37,6 +38,10 @@ def respond(qa: ReportQA, line: str) -> str | None:
         if not rest:
             return "/topic TERM — e.g. /topic 아브디이프카"
         answer = qa.topic(rest)
+    elif command == "/timeline":
+        if not rest:
+            return "/timeline TERM — e.g. /timeline 아브디이프카"
+        return format_timeline(qa.timeline(rest))
     elif command == "/date":
         if not rest:
             return "/date 2024-01-26"

@@ -22,6 +22,7 @@ examples:
   reportbot ask "What did the Kremlin say about negotiations?"
   reportbot ask "크렘린이 협상에 대해 뭐라고 했어?" --json
   reportbot topic 아브디이프카                  takeaways that mention a name, newest first
+  reportbot timeline 아브디이프카 --out chart.png  how often they mention it, week by week
   reportbot latest 3                            the newest report's first 3 takeaways
   reportbot date "2024년 1월 26일"              one report's takeaways
   reportbot ask --json --batch questions.txt    one answer (JSON line) per input line
@@ -165,6 +166,15 @@ def build_parser() -> argparse.ArgumentParser:
             help="one query per line (plain text or JSON with a 'query' field); '-' = stdin; "
             "prints one JSON answer per line",
         )
+    p = sub.add_parser(
+        "timeline",
+        help="how many takeaways mention a term, week by week: the busiest weeks, the first and "
+        "last mention, and a PNG chart (--out)",
+    )
+    p.add_argument("term", help="a name or term in any language it is known by, e.g. 아브디이프카")
+    p.add_argument("--out", type=Path, metavar="FILE.png", help="write the chart here")
+    p.add_argument("--json", action="store_true", help="print the weekly counts etc. as JSON")
+    p.add_argument("--lang", help="names and labels in this language (default: the term's)")
     p = sub.add_parser("latest", help="the newest report's takeaways")
     p.add_argument("count", nargs="?", type=int, help="show at most this many")
     _output_options(p)

@@ -9,7 +9,7 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
-from bot.formatting import format_answer
+from bot.formatting import format_answer, format_timeline
 from bot.settings import Settings
 from bot.wiring import build_qa, ingest_sample, load_embedder, make_watcher, open_store
 from retrieval.models import Answer
@@ -96,6 +96,8 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def answer_command(args: argparse.Namespace, qa: ReportQA) -> int:
+    if args.command == "timeline":
+        return timeline(args, qa)
     if args.command in ("ask", "topic") and args.batch:
         ask_one = qa.ask if args.command == "ask" else qa.topic
         from bot.cli import read_batch
@@ -115,6 +117,25 @@ def answer_command(args: argparse.Namespace, qa: ReportQA) -> int:
     else:
         raise UserError(f"unknown command {args.command!r}")
     print_answer(answer, args.json)
+    return 0
+
+
+def timeline(args: argparse.Namespace, qa: ReportQA) -> int:
+    """`timeline TERM`: the weekly counts (JSON with --json, else the peaks as text); the chart
+    with --out FILE.png."""
+    found = qa.timeline(_required(args.term, "a term"), lang=args.lang)
+    if found.note == "empty_store":
+        raise UserError("the store is empty: load reports with `reportbot ingest PATH` first")
+    if args.out is not None:
+        from bot.timeline_chart import render_timeline
+
+        args.out.write_bytes(render_timeline(found))
+    if args.json:
+        print(json.dumps(found.to_json_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(format_timeline(found))
+        if args.out is not None:
+            print(f"chart: {args.out}")
     return 0
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from bot.i18n import label, note_text
-from retrieval.models import Answer, Result
+from retrieval.models import Answer, Result, Timeline
 
 # Report text must not be able to move the cursor, recolour or clear a terminal.
 _CONTROL = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -44,3 +44,32 @@ def format_answer(answer: Answer) -> str:
     for i, result in enumerate(answer.results, 1):
         lines += result_lines(result, answer.lang, i)
     return "\n".join(lines)
+
+
+def format_timeline(timeline: Timeline) -> str:
+    """A timeline for the terminal: how many takeaways mention the term over which weeks, the
+    busiest weeks with one takeaway each, the first and last mention."""
+    lang = timeline.lang
+    if not timeline.total:
+        return label(lang, "no_topic", query=timeline.term)
+    start, end = timeline.weeks[0].week.isoformat(), timeline.weeks[-1].week.isoformat()
+    name = clean_terminal(timeline.name)
+    lines = [label(lang, "timeline_head", name=name, total=timeline.total, start=start, end=end)]
+    if timeline.peaks:
+        lines.append(label(lang, "timeline_peaks") + ":")
+    for peak in timeline.peaks:
+        week = label(lang, "timeline_week", week=peak.week.isoformat(), count=peak.count)
+        lines.append(f"  {week}: {_dated(peak.takeaway, lang)}")
+    for result, key in ((timeline.first, "timeline_first"), (timeline.last, "timeline_last")):
+        if result is not None:
+            lines.append(f"{label(lang, key)}: {_dated(result, lang)}")
+    return "\n".join(lines)
+
+
+def _dated(result: Result, lang: str) -> str:
+    marker = (
+        ""
+        if result.lang == lang or lang not in ("ko", "uk", "ru")
+        else " " + label(lang, "only_english")
+    )
+    return f"[{result.report_date.isoformat()}] {clean_terminal(result.text)}{marker}"

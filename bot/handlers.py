@@ -9,6 +9,13 @@ stickers, photos and other non-text messages get a short "text only" reply in a 
 are ignored in groups. Admins (settings.admin_ids) may send a report file in a private chat: it is
 checked (size, name, content), saved under data_dir/uploads and ingested.
 
+/timeline TERM (and the "timeline" button under /topic answers) sends a chart of how many
+takeaways mention the term, week by week, with the busiest weeks and the first and last mention
+as its caption (bot/timeline_chart.py draws it from ReportQA.timeline).
+
+Inline mode (`@bot QUERY` in any chat): bot/inline.py. Messages the bot's inline results posted
+(they carry `via_bot`) are not questions to it, even in its own chat.
+
 /subscribe [TERM] and /unsubscribe [TERM]: a chat gets each new report's takeaways (only those
 that mention TERM) in the language it subscribed in; bot/news.py finds new reports and sends them,
 bot/subscriptions.py keeps the subscriptions. A report an admin uploads is announced the same way.
@@ -37,7 +44,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import httpx
-from telegram import LinkPreviewOptions, Message, MessageEntity, Update
+from telegram import (
+    InlineKeyboardButton,
+    InlineQueryResultsButton,
+    LinkPreviewOptions,
+    Message,
+    MessageEntity,
+    Update,
+)
 from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import BadRequest, NetworkError, TelegramError, TimedOut
 from telegram.ext import (
@@ -46,12 +60,14 @@ from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
+    InlineQueryHandler,
     MessageHandler,
     TypeHandler,
     filters,
 )
 
 from bot.i18n import label
+from bot.inline import InlineState, cache_key, inline_answer
 from bot.ratelimit import SlidingWindowLimiter
 from bot.settings import Settings
 from bot.subscriptions import MAX_TOPICS_PER_CHAT, SubscriptionStore, TooManyTopics, normalize_topic
@@ -59,15 +75,20 @@ from bot.telegram_format import (
     command_name,
     escape,
     help_lang,
+    inline_results,
     lang_hint,
     page_keyboard,
     parse_count,
     parse_page_callback,
+    parse_timeline_callback,
     render_answer,
     stats_text,
     strip_mention,
+    timeline_button,
+    timeline_caption,
     user_lang,
 )
+from bot.timeline_chart import chart_for
 from retrieval.models import Answer
 from store.ingest import REPORT_SUFFIXES, IngestSummary, ingest
 
@@ -121,6 +142,9 @@ class BotDeps:
     # Finds reports that are news and queues them for subscribers (bot/news.py): called after
     # an upload was ingested and after a /subscribe.
     announce: Callable[[], Awaitable[int]] | None = None
+    # Inline mode: the debouncer and the answer cache (bot/inline.py); None: inline queries are
+    # not answered.
+    inline: InlineState | None = None
 
 
 @dataclass
@@ -128,6 +152,8 @@ class StoredPages:
     pages: list[str]
     lang: str
     created: float
+    # Buttons shown under every page (the timeline button of a /topic answer).
+    extra: list[InlineKeyboardButton] = field(default_factory=list)
 
 
 def deps(context: ContextTypes.DEFAULT_TYPE) -> BotDeps:
@@ -166,11 +192,13 @@ class CommandForBot(filters.MessageFilter):
         return not target or target.lower() == (message.get_bot().username or "").lower()
 
 
-PRIVATE_TEXT = filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND
+# A message posted by choosing an inline result (`via_bot`) quotes a takeaway: not a question.
+PRIVATE_TEXT = filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND & ~filters.VIA_BOT
 GROUP_TEXT = (
     filters.ChatType.GROUPS
     & filters.TEXT
     & ~filters.COMMAND
+    & ~filters.VIA_BOT
     & (filters.Entity(MessageEntity.MENTION) | filters.REPLY)
     & AddressedToBot()
 )
@@ -189,6 +217,7 @@ def register(application: Application) -> None:
     application.add_handler(CommandHandler("latest", latest_command, NEW_MESSAGES))
     application.add_handler(CommandHandler("topic", topic_command, NEW_MESSAGES))
     application.add_handler(CommandHandler("date", date_command, NEW_MESSAGES))
+    application.add_handler(CommandHandler("timeline", timeline_command, NEW_MESSAGES))
     application.add_handler(CommandHandler("stats", stats_command, NEW_MESSAGES))
     application.add_handler(CommandHandler("subscribe", subscribe_command, NEW_MESSAGES))
     application.add_handler(CommandHandler("unsubscribe", unsubscribe_command, NEW_MESSAGES))
@@ -200,7 +229,9 @@ def register(application: Application) -> None:
     application.add_handler(MessageHandler(PRIVATE_DOCUMENT & NEW_MESSAGES, upload_document))
     application.add_handler(MessageHandler(PRIVATE_OTHER & NEW_MESSAGES, not_text))
     # Everything else (edited messages, channel posts, unknown update types) is ignored.
+    application.add_handler(InlineQueryHandler(inline_query))
     # Every callback query is answered: unknown or stale data says the answer expired.
+    application.add_handler(CallbackQueryHandler(timeline_callback, pattern=r"^tl:"))
     application.add_handler(CallbackQueryHandler(page_callback))
     application.add_error_handler(on_error)
 
@@ -214,8 +245,13 @@ async def allowlist_gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     chat = update.effective_chat
     if not allowed or (chat is not None and chat.id in allowed):
         return
+    user = update.effective_user
+    if update.inline_query is not None and user is not None and user.id in allowed:
+        return  # inline queries come from a user, not a chat: their own private chat's id
     lang = _lang(update)
-    if update.callback_query is not None:
+    if update.inline_query is not None:
+        await update.inline_query.answer([], cache_time=0, is_personal=True)
+    elif update.callback_query is not None:
         await update.callback_query.answer(label(lang, "not_allowed"))
     elif chat is not None and chat.type == ChatType.PRIVATE and update.message is not None:
         await _reply(update, context, escape(label(lang, "not_allowed")))
@@ -240,18 +276,64 @@ async def topic_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if not term:
         await _reply(update, context, escape(label(_lang(update), "usage_topic")))
         return
-    settings = deps(context).settings
-    if len(term) > settings.max_argument_chars or len(term.split()) > settings.max_topic_words:
-        text = label(
-            _lang(update),
-            "topic_too_long",
-            words=settings.max_topic_words,
-            chars=settings.max_argument_chars,
-        )
-        await _reply(update, context, escape(text))
+    if await _topic_too_long(update, context, term):
         return
     lang = lang_hint(term, _language_code(update))
-    await respond(update, context, lambda qa: qa.topic(term, lang=lang))
+    await respond(update, context, lambda qa: qa.topic(term, lang=lang), timeline_of=term)
+
+
+async def timeline_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/timeline TERM: the chart of the term's mentions per week, the peaks as its caption."""
+    term = " ".join(context.args or [])
+    if not term:
+        await _reply(update, context, escape(label(_lang(update), "usage_timeline")))
+        return
+    if await _topic_too_long(update, context, term):
+        return
+    await send_timeline(update, context, term)
+
+
+async def timeline_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The "timeline" button under a /topic answer: the same chart, as a reply to it."""
+    query = update.callback_query
+    if query is None:
+        return
+    term = parse_timeline_callback(query.data)
+    settings = deps(context).settings
+    if term is None or len(term) > settings.max_argument_chars:
+        lang = user_lang("", query.from_user.language_code if query.from_user else None)
+        await query.answer(label(lang, "expired"), show_alert=True)
+        return
+    await query.answer()
+    await send_timeline(update, context, term)
+
+
+async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """`@bot QUERY`: answered once the user stops typing (bot/inline.py)."""
+    d = deps(context)
+    query = update.inline_query
+    if query is None or d.inline is None:
+        return
+    d.inline.debouncer.schedule(
+        query.from_user.id,
+        lambda: answer_inline_query(update, context),
+        lambda coroutine: context.application.create_task(coroutine, update=update),
+    )
+
+
+async def _topic_too_long(update: Update, context: ContextTypes.DEFAULT_TYPE, term: str) -> bool:
+    """A /topic or /timeline term longer than a name or short term gets the usage note."""
+    settings = deps(context).settings
+    if len(term) <= settings.max_argument_chars and len(term.split()) <= settings.max_topic_words:
+        return False
+    text = label(
+        _lang(update),
+        "topic_too_long",
+        words=settings.max_topic_words,
+        chars=settings.max_argument_chars,
+    )
+    await _reply(update, context, escape(text))
+    return True
 
 
 async def date_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -383,7 +465,7 @@ async def page_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
             stored.pages[index],
             parse_mode=ParseMode.HTML,
             link_preview_options=NO_PREVIEW,
-            reply_markup=page_keyboard(key, index, len(stored.pages), stored.lang),
+            reply_markup=page_keyboard(key, index, len(stored.pages), stored.lang, stored.extra),
         )
     except BadRequest as err:
         if "not modified" not in str(err).lower():  # a double click shows the same page
@@ -418,8 +500,10 @@ async def respond(
     update: Update,
     context: ContextTypes.DEFAULT_TYPE,
     question: Callable[[ReportQA], Answer],
+    timeline_of: str | None = None,
 ) -> None:
-    """Rate-limit, show "typing…", run the question off the event loop, send the answer."""
+    """Rate-limit, show "typing…", run the question off the event loop, send the answer.
+    `timeline_of`: the /topic term whose timeline a button under a found answer offers."""
     message = update.effective_message
     chat = update.effective_chat
     if message is None or chat is None:
@@ -430,11 +514,90 @@ async def respond(
     async with typing(context, chat.id):
         answer = await asyncio.to_thread(question, d.qa)
     pages = render_answer(answer)
+    button = timeline_button(timeline_of, answer.lang) if timeline_of and answer.results else None
+    extra = [button] if button is not None else []
     if len(pages) == 1:
-        await _reply(update, context, pages[0])
+        await _reply(update, context, pages[0], page_keyboard("", 0, 1, answer.lang, extra))
         return
-    key = _store_pages(context, pages, answer.lang)
-    await _reply(update, context, pages[0], page_keyboard(key, 0, len(pages), answer.lang))
+    key = _store_pages(context, pages, answer.lang, extra)
+    await _reply(update, context, pages[0], page_keyboard(key, 0, len(pages), answer.lang, extra))
+
+
+async def send_timeline(update: Update, context: ContextTypes.DEFAULT_TYPE, term: str) -> None:
+    """Rate-limit, show "sending a photo…", draw the term's timeline off the event loop, send
+    it with the peaks as its caption (a text reply when nothing mentions the term)."""
+    message, chat = update.effective_message, update.effective_chat
+    if message is None or chat is None:
+        return
+    if not await admitted(update, context):
+        return
+    d = deps(context)
+    lang = lang_hint(term, _language_code(update))
+    async with typing(context, chat.id, ChatAction.UPLOAD_PHOTO):
+        chart = await asyncio.to_thread(chart_for, d.qa, term, lang)
+    timeline = chart.timeline
+    if chart.png is None:
+        note = label(timeline.lang, timeline.note or "no_topic", query=term, date="")
+        await _reply(update, context, escape(note))
+        return
+    png, caption = chart.png, timeline_caption(timeline)
+
+    async def send() -> Message:
+        return await message.reply_photo(
+            png, caption=caption, parse_mode=ParseMode.HTML, filename="timeline.png"
+        )
+
+    await send_with_retry(send, d.settings.send_retries, d.settings.send_retry_delay, "chart")
+
+
+async def answer_inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A settled inline query: the user's rate limit, then the cached answer or a search (off
+    the event loop), then answerInlineQuery."""
+    query = update.inline_query
+    d = deps(context)
+    if query is None or d.inline is None:
+        return
+    settings = d.settings
+    hint = lang_hint(query.query, query.from_user.language_code)
+    personal = hint is not None  # the user's language chose the answer, not the query
+    wait, reason = _rate_check(d, query.from_user.id, questions=False)
+    key = cache_key(query.query, hint)
+    cached = d.inline.cache.get(key) if not wait else None
+    if cached is None and not wait and d.global_limiter is not None:
+        wait, reason = d.global_limiter.hit("*"), "busy"
+    if wait:
+        lang = hint or user_lang(query.query, query.from_user.language_code)
+        text = label(lang, reason, seconds=max(1, math.ceil(wait)))
+        button = InlineQueryResultsButton(text=text, start_parameter="help")
+        await query.answer([], cache_time=0, is_personal=True, button=button)
+        return
+    if cached is None:
+        answer = await asyncio.to_thread(
+            inline_answer,
+            d.qa,
+            query.query,
+            hint,
+            settings.inline_results,
+            topic_chars=settings.max_argument_chars,
+        )
+        results, lang = inline_results(answer), answer.lang
+        d.inline.cache.put(key, results, lang)
+    else:
+        results, lang = cached.results, cached.lang
+    button = None
+    if not results:
+        text = label(lang, "inline_none", query=" ".join(query.query.split())[:40])
+        button = InlineQueryResultsButton(text=text, start_parameter="help")
+
+    async def send() -> bool:
+        return await query.answer(
+            results,
+            cache_time=settings.inline_cache_time,
+            is_personal=personal,
+            button=button,
+        )
+
+    await send_with_retry(send, settings.send_retries, settings.send_retry_delay, "inline answer")
 
 
 async def admitted(
@@ -446,9 +609,7 @@ async def admitted(
     d = deps(context)
     user, chat = update.effective_user, update.effective_chat
     key = user.id if user else (chat.id if chat else 0)
-    wait, reason = d.limiter.hit(key), "rate_limited"
-    if not wait and questions and d.global_limiter is not None:
-        wait, reason = d.global_limiter.hit("*"), "busy"
+    wait, reason = _rate_check(d, key, questions)
     if not wait:
         return True
     state = context.user_data if context.user_data is not None else {}
@@ -460,14 +621,27 @@ async def admitted(
     return False
 
 
+def _rate_check(d: BotDeps, key: int, questions: bool) -> tuple[float, str]:
+    """(seconds to wait, the label that says so); 0 when admitted. The user's own limit first,
+    so a flooder spends only their own share of the global one."""
+    wait = d.limiter.hit(key)
+    if wait:
+        return wait, "rate_limited"
+    if questions and d.global_limiter is not None:
+        return d.global_limiter.hit("*"), "busy"
+    return 0.0, "rate_limited"
+
+
 @asynccontextmanager
-async def typing(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> AsyncIterator[None]:
-    """Telegram shows "typing…" for about five seconds: repeat it until the answer is ready.
-    Not at all when the answer is ready within settings.typing_delay."""
+async def typing(
+    context: ContextTypes.DEFAULT_TYPE, chat_id: int, action: str = ChatAction.TYPING
+) -> AsyncIterator[None]:
+    """Telegram shows "typing…" (or `action`) for about five seconds: repeat it until the answer
+    is ready. Not at all when the answer is ready within settings.typing_delay."""
 
     async def chat_action() -> None:
         try:
-            await context.bot.send_chat_action(chat_id, ChatAction.TYPING)
+            await context.bot.send_chat_action(chat_id, action)
         except TelegramError as err:
             log.debug("typing indicator failed: %s", err)
 
@@ -706,12 +880,17 @@ async def _reply(
     await send_with_retry(send, settings.send_retries, settings.send_retry_delay, "reply")
 
 
-def _store_pages(context: ContextTypes.DEFAULT_TYPE, pages: list[str], lang: str) -> str:
+def _store_pages(
+    context: ContextTypes.DEFAULT_TYPE,
+    pages: list[str],
+    lang: str,
+    extra: list[InlineKeyboardButton] | None = None,
+) -> str:
     store = _page_store(context)
     key = secrets.token_hex(4)
     while key in store:
         key = secrets.token_hex(4)
-    store[key] = StoredPages(pages, lang, deps(context).clock())
+    store[key] = StoredPages(pages, lang, deps(context).clock(), list(extra or []))
     while len(store) > PAGES_PER_CHAT:
         store.popitem(last=False)
     return key

@@ -43,14 +43,28 @@ LABELS: dict[str, dict[str, str]] = {
         "• 크렘린이 협상에 대해 뭐라고 했어?\n\n"
         "/latest [N] — the newest report's takeaways\n"
         "/topic TERM — takeaways that mention a term, newest first\n"
+        "/timeline TERM — how often they mention it, week by week, as a chart\n"
         "/date 2024-01-26 — one report's takeaways\n"
         "/subscribe [TERM] — each new report's takeaways as it comes out (only those that "
         "mention TERM)\n"
         "/unsubscribe — stop them\n"
         "/help — this message\n\n"
-        "In a group, mention me or reply to one of my messages.",
+        "In a group, mention me or reply to one of my messages. In any chat, type my @username "
+        "and a term to share a takeaway there.",
         "usage_topic": "Usage: /topic TERM — e.g. /topic Avdiivka",
         "usage_date": "Usage: /date 2024-01-26 (or /date January 26, 2024)",
+        "usage_timeline": "Usage: /timeline TERM — e.g. /timeline Avdiivka",
+        "cmd_timeline": "How often takeaways mention a term, week by week (a chart)",
+        "timeline_button": "📈 Timeline",
+        "timeline_title": "{name}: takeaways that mention it, per week",
+        "timeline_axis": "takeaways per week",
+        "timeline_no_report": "no report in the store that week",
+        "timeline_head": "{name}: {total} takeaway(s) mention it ({start} … {end})",
+        "timeline_peaks": "Busiest weeks",
+        "timeline_week": "week of {week} ({count})",
+        "timeline_first": "First mention",
+        "timeline_last": "Last mention",
+        "inline_none": "No takeaway matches “{query}”",
         "unknown_command": "Unknown command {command}.",
         "expired": "This answer has expired. Please ask again.",
         "back": "Back",
@@ -116,14 +130,28 @@ LABELS: dict[str, dict[str, str]] = {
         "• What did the Kremlin say about negotiations?\n\n"
         "/latest [N] — 가장 최근 보고서의 핵심 요점\n"
         "/topic 용어 — 그 용어를 언급한 핵심 요점 (최신순)\n"
+        "/timeline 용어 — 그 용어가 언급된 빈도를 주별 그래프로\n"
         "/date 2024-01-26 — 그 날짜 보고서의 핵심 요점 (/date 1월 26일 도 됩니다)\n"
         "/subscribe [용어] — 새 보고서가 나오면 핵심 요점 받기 (용어를 주면 그 용어를 언급한 "
         "요점만)\n"
         "/unsubscribe — 받기 중지\n"
         "/help — 이 도움말\n\n"
-        "그룹에서는 저를 @멘션하거나 제 메시지에 답장해 주세요.",
+        "그룹에서는 저를 @멘션하거나 제 메시지에 답장해 주세요. 어느 대화방에서든 제 @사용자명과 "
+        "용어를 입력하면 핵심 요점을 골라 공유할 수 있습니다.",
         "usage_topic": "사용법: /topic 용어 — 예: /topic 아브디이프카",
         "usage_date": "사용법: /date 2024-01-26 또는 /date 2024년 1월 26일",
+        "usage_timeline": "사용법: /timeline 용어 — 예: /timeline 아브디이프카",
+        "cmd_timeline": "용어를 언급한 핵심 요점 수를 주별 그래프로",
+        "timeline_button": "📈 주별 추이",
+        "timeline_title": "{name}: 언급한 핵심 요점 수 (주별)",
+        "timeline_axis": "주당 핵심 요점 수",
+        "timeline_no_report": "그 주의 보고서 없음",
+        "timeline_head": "{name}: 핵심 요점 {total}개가 언급 ({start} … {end})",
+        "timeline_peaks": "가장 많이 언급된 주",
+        "timeline_week": "{week} 주 ({count}개)",
+        "timeline_first": "첫 언급",
+        "timeline_last": "마지막 언급",
+        "inline_none": "“{query}”에 맞는 핵심 요점이 없습니다",
         "unknown_command": "알 수 없는 명령 {command} 입니다.",
         "expired": "이 답변은 만료되었습니다. 다시 질문해 주세요.",
         "back": "이전",
@@ -195,6 +223,18 @@ LABELS: dict[str, dict[str, str]] = {
         "У групі згадайте мене або дайте відповідь на моє повідомлення.",
         "usage_topic": "Використання: /topic ТЕРМІН — напр. /topic Авдіївка",
         "usage_date": "Використання: /date 2024-01-26",
+        "usage_timeline": "Використання: /timeline ТЕРМІН — напр. /timeline Авдіївка",
+        "cmd_timeline": "Як часто висновки згадують термін, по тижнях (графік)",
+        "timeline_button": "📈 По тижнях",
+        "timeline_title": "{name}: висновки, що згадують це, по тижнях",
+        "timeline_axis": "висновків на тиждень",
+        "timeline_no_report": "цього тижня звітів немає",
+        "timeline_head": "{name}: згадують висновків — {total} ({start} … {end})",
+        "timeline_peaks": "Найактивніші тижні",
+        "timeline_week": "тиждень з {week} ({count})",
+        "timeline_first": "Перша згадка",
+        "timeline_last": "Остання згадка",
+        "inline_none": "Жоден висновок не відповідає «{query}»",
         "unknown_command": "Невідома команда {command}.",
         "expired": "Ця відповідь застаріла. Запитайте ще раз.",
         "back": "Назад",
@@ -266,6 +306,18 @@ LABELS: dict[str, dict[str, str]] = {
         "В группе упомяните меня или ответьте на моё сообщение.",
         "usage_topic": "Использование: /topic ТЕРМИН — напр. /topic Авдеевка",
         "usage_date": "Использование: /date 2024-01-26",
+        "usage_timeline": "Использование: /timeline ТЕРМИН — напр. /timeline Авдеевка",
+        "cmd_timeline": "Как часто выводы упоминают термин, по неделям (график)",
+        "timeline_button": "📈 По неделям",
+        "timeline_title": "{name}: выводы, упоминающие это, по неделям",
+        "timeline_axis": "выводов в неделю",
+        "timeline_no_report": "на этой неделе отчётов нет",
+        "timeline_head": "{name}: упоминают выводов — {total} ({start} … {end})",
+        "timeline_peaks": "Самые активные недели",
+        "timeline_week": "неделя с {week} ({count})",
+        "timeline_first": "Первое упоминание",
+        "timeline_last": "Последнее упоминание",
+        "inline_none": "Ни один вывод не соответствует «{query}»",
         "unknown_command": "Неизвестная команда {command}.",
         "expired": "Этот ответ устарел. Спросите ещё раз.",
         "back": "Назад",

@@ -80,6 +80,12 @@ class Settings(BaseSettings):
     # "typing…" only when an answer takes longer than this (seconds): most take well under it,
     # and every chat action counts against the messages per second above.
     typing_delay: float = Field(0.4, ge=0)
+    # Inline mode (`@bot QUERY` in any chat): a query is answered once the user has stopped
+    # typing for this many seconds (Telegram sends one per keystroke); Telegram and the bot keep
+    # an answer this many seconds; at most this many takeaways per answer.
+    inline_debounce: float = Field(0.3, ge=0)
+    inline_cache_time: int = Field(300, ge=0)
+    inline_results: int = Field(10, ge=1, le=50)
 
     # New reports by themselves: folders and http(s) URLs (report pages, RSS/Atom feeds or index
     # pages listing report pages), comma-separated; polled every watch_interval seconds by the

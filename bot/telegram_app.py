@@ -25,6 +25,7 @@ from telegram.request import HTTPXRequest
 
 from bot import handlers, news
 from bot.i18n import label
+from bot.inline import InlineState
 from bot.ratelimit import SlidingWindowLimiter
 from bot.settings import Settings
 
@@ -33,8 +34,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-COMMANDS = ("latest", "topic", "date", "subscribe", "unsubscribe", "stats", "help")
-ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
+COMMANDS = ("latest", "topic", "timeline", "date", "subscribe", "unsubscribe", "stats", "help")
+# Inline queries reach a bot only once BotFather's /setinline switched inline mode on.
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY]
 REDACTED = "<redacted>"
 
 
@@ -205,6 +207,7 @@ def build_application(
         limiter=SlidingWindowLimiter(settings.rate_limit_per_minute, 60.0, clock),
         clock=clock,
         global_limiter=SlidingWindowLimiter(settings.global_rate_limit_per_minute, 60.0, clock),
+        inline=InlineState.create(settings.inline_debounce, settings.inline_cache_time, clock),
     )
     application.bot_data[handlers.DEPS_KEY] = deps
     handlers.register(application)

@@ -9,15 +9,23 @@ entity, with open tags closed at the end of a page and reopened at the start of 
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InlineQueryResultArticle,
+    InputTextMessageContent,
+    LinkPreviewOptions,
+)
+from telegram.constants import ParseMode
 
 from bot.i18n import LABELS, label, note_text
-from retrieval.models import Answer, Result, StoreStats
+from retrieval.models import Answer, Result, StoreStats, Timeline
 
 # Telegram's limit for one message's text.
 MAX_MESSAGE = 4096
@@ -104,26 +112,38 @@ def command_name(text: str) -> str:
 # ---- rendering ----------------------------------------------------------------------------------
 
 
+def report_url(result: Result) -> str | None:
+    """The report's web address: its link (`url`, from the report's own file), else its
+    source when that is a web address (a watched or fetched page); None for a report read from
+    a file. Never made up."""
+    for value in (result.url, result.source):
+        if isinstance(value, str) and _URL.match(value.strip()):
+            return value.strip()
+    return None
+
+
 def source_html(result: Result, lang: str) -> str:
     """The report's title, linked to the report when it has a web address (never a file path
     on this server)."""
     title = result.report_title.strip() or label(
         lang, "report_of", date=result.report_date.isoformat()
     )
-    link = next((u.strip() for u in (result.url, result.source) if u and _URL.match(u.strip())), "")
-    if link:
-        return f'<a href="{html.escape(link, quote=True)}">{escape(title)}</a>'
+    url = report_url(result)
+    if url is not None:
+        return f'<a href="{html.escape(url, quote=True)}">{escape(title)}</a>'
     return escape(title)
 
 
-def result_html(result: Result, lang: str, index: int) -> str:
-    """One takeaway (or passage) with its report date and its source."""
+def result_html(result: Result, lang: str, index: int | None) -> str:
+    """One takeaway (or passage) with its report date and its source; numbered unless `index`
+    is None (a takeaway shared on its own)."""
     day = result.report_date.isoformat()
     marker = ""
     if result.lang != lang and lang in ("ko", "uk", "ru"):
         marker = " " + escape(label(lang, "only_english"))
     kind = label(lang, "takeaway" if result.kind == "takeaway" else "passage")
-    lines = [f"<b>{index}. [{day}]</b> {escape(result.text)}{marker}"]
+    number = f"{index}. " if index is not None else ""
+    lines = [f"<b>{number}[{day}]</b> {escape(result.text)}{marker}"]
     if result.supporting:
         lines.append(f"<i>{escape(label(lang, 'supporting'))}: {escape(result.supporting)}</i>")
     if result.also_reported:
@@ -198,6 +218,144 @@ def news_html(answer: Answer, topics: list[str] | None = None, limit: int = MAX_
     return text if tg_len(text) <= limit else split_html(text, limit)[0]
 
 
+# ---- sharing a takeaway (inline mode) -------------------------------------------------------
+
+INLINE_TITLE = 64  # characters of a result's title in the inline list
+INLINE_DESCRIPTION = 160
+
+
+def share_html(result: Result, lang: str) -> str:
+    """The message a reader posts by choosing an inline result: the takeaway exactly as the
+    bot's answers show it (date, text, kind and source, linked when the report has a web
+    address), unnumbered, within one message."""
+    text = result_html(result, lang, None)
+    return text if tg_len(text) <= MAX_MESSAGE else split_html(text, MAX_MESSAGE)[0]
+
+
+def inline_title(result: Result) -> tuple[str, str]:
+    """(title, description) of an inline result: the report date and the takeaway's first
+    words, then the words that follow (or the report's title when the text fits)."""
+    day = result.report_date.isoformat()
+    text = " ".join(result.text.split())
+    head = clip_words(text, INLINE_TITLE - len(day) - 3)
+    title = f"{day} · {head}"
+    rest = text[len(head.rstrip("…")) :].strip()
+    description = clip_words("…" + rest, INLINE_DESCRIPTION) if rest else result.report_title
+    return title, description
+
+
+def inline_result_id(index: int, result: Result) -> str:
+    """A result id Telegram accepts (1-64 bytes, unique within an answer)."""
+    digest = hashlib.sha1(
+        f"{result.report_id}|{result.kind}|{result.position}|{result.lang}".encode()
+    ).hexdigest()[:16]
+    return f"{index}-{digest}"
+
+
+def inline_results(answer: Answer) -> list[InlineQueryResultArticle]:
+    """The answer's takeaways as inline results; choosing one posts `share_html`."""
+    out = []
+    for i, result in enumerate(answer.results):
+        title, description = inline_title(result)
+        content = InputTextMessageContent(
+            share_html(result, answer.lang),
+            parse_mode=ParseMode.HTML,
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
+        )
+        out.append(
+            InlineQueryResultArticle(
+                id=inline_result_id(i, result),
+                title=title,
+                description=description,
+                input_message_content=content,
+            )
+        )
+    return out
+
+
+def clip_words(text: str, size: int) -> str:
+    """`text` cut to at most `size` characters at a word boundary, with "…" when cut."""
+    if len(text) <= size:
+        return text
+    cut = text[: max(1, size - 1)]
+    if " " in cut.strip():
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip(" ,;:") + "…"
+
+
+# ---- a topic's timeline -----------------------------------------------------------------------
+
+MAX_CAPTION = 1024  # Telegram's limit for a photo's caption
+TIMELINE_CALLBACK = "tl:"
+
+
+def timeline_callback_data(term: str) -> str | None:
+    """callback_data for "the timeline of `term`" (None when the term is too long for
+    Telegram's 64 bytes: such a term gets no button, `/timeline TERM` still works)."""
+    data = TIMELINE_CALLBACK + " ".join(term.split())
+    return data if len(data.encode("utf-8")) <= 64 else None
+
+
+def parse_timeline_callback(data: str | None) -> str | None:
+    if not data or not data.startswith(TIMELINE_CALLBACK):
+        return None
+    term = data[len(TIMELINE_CALLBACK) :].strip()
+    return term or None
+
+
+def timeline_button(term: str, lang: str) -> InlineKeyboardButton | None:
+    data = timeline_callback_data(term)
+    if data is None:
+        return None
+    return InlineKeyboardButton(label(lang, "timeline_button"), callback_data=data)
+
+
+def timeline_caption(timeline: Timeline, limit: int = MAX_CAPTION) -> str:
+    """The text under a timeline chart (Telegram HTML, at most `limit` characters): how many
+    takeaways mention the term over which period, the busiest weeks with one takeaway each, and
+    the first and last mention. Takeaways are shortened at word boundaries to fit."""
+    lang = timeline.lang
+    start = timeline.weeks[0].week.isoformat() if timeline.weeks else "—"
+    end = timeline.weeks[-1].week.isoformat() if timeline.weeks else "—"
+    head = label(
+        lang, "timeline_head", name=timeline.name, total=timeline.total, start=start, end=end
+    )
+    rows: list[tuple[str, Result]] = []
+    for peak in timeline.peaks:
+        week = label(lang, "timeline_week", week=peak.week.isoformat(), count=peak.count)
+        rows.append((f"• {escape(week)}: ", peak.takeaway))
+    ends = [(timeline.first, "timeline_first"), (timeline.last, "timeline_last")]
+    tail = [(f"<b>{escape(label(lang, key))}</b> ", r) for r, key in ends if r is not None]
+
+    def build(size: int | None) -> str:
+        def line(prefix: str, result: Result) -> str:
+            text = " ".join(result.text.split())
+            text = clip_words(text, size) if size is not None else text
+            marker = ""
+            if result.lang != lang and lang in ("ko", "uk", "ru"):
+                marker = " " + escape(label(lang, "only_english"))
+            return f"{prefix}[{result.report_date.isoformat()}] {escape(text)}{marker}"
+
+        parts = [f"<b>{escape(head)}</b>"]
+        if rows:
+            parts.append(f"<b>{escape(label(lang, 'timeline_peaks'))}</b>")
+            parts += [line(prefix, r) for prefix, r in rows]
+        parts += [line(prefix, r) for prefix, r in tail]
+        return "\n".join(parts)
+
+    caption = build(None)
+    size = max((len(r.text) for _, r in rows + tail), default=0)
+    while tg_len(caption) > limit and size > 1:
+        size = max(1, int(size * 0.85))
+        caption = build(size)
+    return caption if tg_len(caption) <= limit else split_html(caption, limit)[0]
+
+
+def plain_html(text: str) -> str:
+    """A label (help, usage, errors) as HTML."""
+    return escape(text)
+
+
 # ---- pages ------------------------------------------------------------------------------------
 
 PAGE_CALLBACK = re.compile(r"^pg:([0-9a-f]{1,16}):([0-9]{1,4})$")
@@ -213,8 +371,15 @@ def parse_page_callback(data: str | None) -> tuple[str, int] | None:
     return (m.group(1), int(m.group(2))) if m else None
 
 
-def page_keyboard(key: str, index: int, total: int, lang: str) -> InlineKeyboardMarkup | None:
-    """Buttons under page `index` (0-based) of `total`: back, and "more" while pages remain."""
+def page_keyboard(
+    key: str,
+    index: int,
+    total: int,
+    lang: str,
+    extra: list[InlineKeyboardButton] | None = None,
+) -> InlineKeyboardMarkup | None:
+    """Buttons under page `index` (0-based) of `total`: back, and "more" while pages remain;
+    `extra` (e.g. /topic's timeline button) as a row below them."""
     buttons = []
     if index > 0:
         buttons.append(
@@ -230,7 +395,8 @@ def page_keyboard(key: str, index: int, total: int, lang: str) -> InlineKeyboard
                 callback_data=page_callback_data(key, index + 1),
             )
         )
-    return InlineKeyboardMarkup([buttons]) if buttons else None
+    rows = [row for row in (buttons, extra or []) if row]
+    return InlineKeyboardMarkup(rows) if rows else None
 
 
 # ---- splitting ----------------------------------------------------------------------------------

@@ -43,10 +43,10 @@ class MentionIndex:
         self._text = _SEPARATOR.join(parts)
 
     def find(
-        self, forms: list[str], matchers: list[re.Pattern[str]], limit: int
+        self, forms: list[str], matchers: list[re.Pattern[str]], limit: int | None
     ) -> list[tuple[TakeawayView, date]]:
-        """Up to `limit` takeaways that some matcher accepts, newest first. `forms` are the
-        literal strings the matchers look for (found case-insensitively, then checked)."""
+        """Up to `limit` (None: all) takeaways that some matcher accepts, newest first. `forms`
+        are the literal strings the matchers look for (found case-insensitively, then checked)."""
         candidates: set[int] = set()
         for form in {f.lower() for f in forms if f}:
             at = self._text.find(form)
@@ -58,6 +58,6 @@ class MentionIndex:
             view, day = self._views[i]
             if any(m.search(t) for t in view.texts.values() for m in matchers):
                 out.append((view, day))
-                if len(out) >= limit:
+                if limit is not None and len(out) >= limit:
                     break
         return out

@@ -51,3 +51,38 @@ class StoreStats(BaseModel):
     newest: date | None
     embedding_model: str
     store: str
+
+
+class WeekCount(BaseModel):
+    """One week of a topic's timeline."""
+
+    week: date  # the Monday it starts on
+    count: int  # takeaways that mention the term
+    reports: int  # reports the store holds from that week
+
+
+class Peak(BaseModel):
+    """One of a topic's busiest weeks, with one takeaway of it (the week's newest)."""
+
+    week: date
+    count: int
+    takeaway: Result
+
+
+class Timeline(BaseModel):
+    """How often the reports' takeaways mention a term, week by week across the store: the same
+    mentions /topic lists (any known name of the term), counted per week."""
+
+    term: str
+    name: str  # the term's name in `lang` (the term as asked when it has no known names)
+    lang: str
+    forms: list[str]  # every name that was looked for
+    weeks: list[WeekCount] = Field(default_factory=list)  # oldest first, every week covered
+    total: int = 0
+    peaks: list[Peak] = Field(default_factory=list)  # busiest first
+    first: Result | None = None
+    last: Result | None = None
+    note: str | None = None  # "no_topic", "empty_store"
+
+    def to_json_dict(self) -> dict:
+        return self.model_dump(mode="json")

@@ -19,9 +19,10 @@ from retrieval.gazetteer import Gazetteer, GazetteerEntry
 from retrieval.language import LanguageDetector
 from retrieval.lexical import PartitionedLexicalIndex
 from retrieval.mentions import MentionIndex
-from retrieval.models import Answer, Result, StoreStats
+from retrieval.models import Answer, Peak, Result, StoreStats, Timeline
 from retrieval.numbers import KoreanNumber, korean_numbers
 from retrieval.search import Hit, HybridSearcher
+from retrieval.timeline import busiest, week_of, weekly_counts
 from retrieval.tokenize import Tokenizer
 from retrieval.transliterate import NameIndex, proper_nouns
 from store.embedding import Embedder
@@ -252,11 +253,62 @@ class ReportQA:
         limit = limit or 10
         term = term.strip()
         lang = lang or self.detector.detect(term)
-        forms = self._mention_forms(term)
-        found = self.mentions.find(forms, [_mention_pattern(f) for f in forms], limit)
+        found = self._mentioning(self._mention_forms(term), limit)
         results = [self._takeaway_result(view, lang, 1.0) for view, _ in found]
         note = None if results else "no_topic"
         return Answer(command="topic", query=term, lang=lang, results=results, note=note)
+
+    def timeline(self, term: str, lang: str | None = None, peaks: int = 3) -> Timeline:
+        """How many takeaways mention the term, week by week over the period the store covers:
+        /topic's own search (every takeaway it would list, not only the first page), counted
+        per week. With the `peaks` busiest weeks (each with its newest takeaway), and the first
+        and last mention."""
+        self.catch_up()
+        term = term.strip()
+        lang = lang or self.detector.detect(term)
+        forms = self._mention_forms(term)
+        found = self._mentioning(forms, None)  # newest first
+        timeline = Timeline(term=term, name=self.topic_name(term, lang), lang=lang, forms=forms)
+        days = self.catalog.dates()
+        if not days:
+            timeline.note = "empty_store"
+            return timeline
+        timeline.weeks = weekly_counts((day for _, day in found), days)
+        timeline.total = len(found)
+        if not found:
+            timeline.note = "no_topic"
+            return timeline
+        newest_in: dict[date, TakeawayView] = {}
+        for view, day in found:
+            newest_in.setdefault(week_of(day), view)
+        timeline.peaks = [
+            Peak(
+                week=w.week,
+                count=w.count,
+                takeaway=self._takeaway_result(newest_in[w.week], lang, 1.0),
+            )
+            for w in busiest(timeline.weeks, peaks)
+        ]
+        timeline.last = self._takeaway_result(found[0][0], lang, 1.0)
+        oldest_day = found[-1][1]
+        # The oldest report's first mention (found is newest first, in report order within one).
+        first = next(view for view, day in found if day == oldest_day)
+        timeline.first = self._takeaway_result(first, lang, 1.0)
+        return timeline
+
+    def topic_name(self, term: str, lang: str) -> str:
+        """The term's name in `lang` when it names one known thing (the gazetteer's first form
+        in that language, else its English one), else the term as written."""
+        entries = self.gazetteer.find(term)
+        if len(entries) != 1:
+            return term.strip()
+        entry = entries[0]
+        names = {"en": entry.en, "ko": entry.ko, "uk": entry.uk, "ru": entry.ru}.get(lang) or []
+        return (names or entry.en or [term.strip()])[0]
+
+    def _mentioning(self, forms: list[str], limit: int | None) -> list[tuple[TakeawayView, date]]:
+        """The takeaways that mention one of `forms`, newest first (/topic's search)."""
+        return self.mentions.find(forms, [_mention_pattern(f) for f in forms], limit)
 
     def mention_matchers(self, term: str) -> list[re.Pattern[str]]:
         """Patterns for the term and its other names (what /topic and topic subscriptions

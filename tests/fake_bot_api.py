@@ -4,8 +4,12 @@ An aiohttp web server on 127.0.0.1 (a free port) inside the test process that an
 `/bot<token>/<method>` like api.telegram.org does, for the methods python-telegram-bot uses here:
 getMe, getUpdates (long polling, honouring offset/timeout/limit), sendMessage, editMessageText,
 editMessageReplyMarkup, answerCallbackQuery, sendChatAction, setMyCommands, getMyCommands,
-deleteWebhook, setWebhook, getWebhookInfo, close, logOut, getFile, and file downloads
-(`/file/bot<token>/<file_path>`, recorded as calls of the pseudo-method "download").
+deleteWebhook, setWebhook, getWebhookInfo, close, logOut, getFile, file downloads
+(`/file/bot<token>/<file_path>`, recorded as calls of the pseudo-method "download"), sendPhoto
+(a multipart upload: the PNG is checked and kept, its size read from its header) and
+answerInlineQuery (checked as Telegram checks results; `choose_inline_result` then does what a
+reader's client does: the chosen result's message is posted in a chat `via_bot`, and a
+chosen_inline_result update follows).
 
 It checks what Telegram checks where it matters for these tests (the token, HTML parse mode, a
 4096-character limit, "message is not modified", answering a callback query twice), records every
@@ -80,7 +84,14 @@ STRING_PARAMS = {
     "secret_token",
     "inline_message_id",
     "query",
+    "inline_query_id",
+    "filename",
 }
+MAX_CAPTION = 1024
+MAX_INLINE_RESULTS = 50
+# How long Telegram waits for an inline query's answer.
+INLINE_ANSWER_WINDOW = 10.0
+_START_PARAMETER = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 class HtmlError(ValueError):
@@ -89,8 +100,16 @@ class HtmlError(ValueError):
 
 def parse_html(text: str) -> str:
     """The plain text of a Telegram HTML message; HtmlError where Telegram would refuse it."""
+    return parse_html_entities(text)[0]
+
+
+def parse_html_entities(text: str) -> tuple[str, list[dict]]:
+    """The plain text of a Telegram HTML message and its links as Telegram's `text_link`
+    entities (UTF-16 offsets); HtmlError where Telegram would refuse it."""
     out: list[str] = []
     stack: list[str] = []
+    links: list[tuple[int, str]] = []  # open <a>: where its text starts, its href
+    entities: list[dict] = []
     i = 0
     while i < len(text):
         ch = text[i]
@@ -105,8 +124,24 @@ def parse_html(text: str) -> str:
                 if not stack or stack[-1] != name:
                     raise HtmlError(f'Unmatched end tag at byte offset {i}, expected "</{name}>"')
                 stack.pop()
+                if name == "a":
+                    start, url = links.pop()
+                    end = utf16_len("".join(out))
+                    if url and end > start:
+                        entities.append(
+                            {
+                                "type": "text_link",
+                                "offset": start,
+                                "length": end - start,
+                                "url": url,
+                            }
+                        )
             else:
                 stack.append(name)
+                if name == "a":
+                    href = re.search(r'href\s*=\s*"([^"]*)"', m.group(3) or "")
+                    url = html.unescape(href.group(1)) if href else ""
+                    links.append((utf16_len("".join(out)), url))
             i = m.end()
         elif ch == "&":
             m = _ENTITY.match(text, i)
@@ -123,7 +158,7 @@ def parse_html(text: str) -> str:
             i += 1
     if stack:
         raise HtmlError(f'Can\'t find end tag corresponding to start tag "{stack[-1]}"')
-    return "".join(out)
+    return "".join(out), entities
 
 
 def utf16_len(text: str) -> int:
@@ -177,7 +212,7 @@ class FakeBotApi:
             "username": username,
             "can_join_groups": True,
             "can_read_all_group_messages": False,
-            "supports_inline_queries": False,
+            "supports_inline_queries": True,
         }
         self.calls: list[Call] = []
         self.commands: dict[tuple[str, str], list[dict]] = {}
@@ -192,6 +227,10 @@ class FakeBotApi:
         self._file_ids = itertools.count(1)
         self.files: dict[str, dict[str, Any]] = {}  # file_id -> file_path, data, size
         self.blocked: dict[int, str] = {}  # chat id -> the 403 description its messages get
+        self._inline_ids = itertools.count(1)
+        # inline query id -> {"from", "query", "at" (monotonic, when pushed), "answer"}
+        self.inline_queries: dict[str, dict[str, Any]] = {}
+        self.photos: dict[str, bytes] = {}  # file_id -> the PNG a sendPhoto uploaded
         self.injected: Counter[tuple[str, str]] = Counter()
         self._updates_changed = asyncio.Event()
         self._calls_changed = asyncio.Event()
@@ -432,6 +471,76 @@ class FakeBotApi:
         )
         return query_id
 
+    def push_inline_query(
+        self, user_id: int, query: str, *, language_code: str | None = "en", offset: str = ""
+    ) -> str:
+        """A reader types `@bot query` (one update per keystroke in real life). Returns the
+        inline query id."""
+        query_id = f"iq{next(self._inline_ids)}"
+        sender = self.user(user_id, language_code)
+        self.inline_queries[query_id] = {
+            "from": sender,
+            "query": query,
+            "at": time.monotonic(),
+            "answer": None,
+        }
+        self.push_update(
+            {
+                "inline_query": {
+                    "id": query_id,
+                    "from": sender,
+                    "query": query,
+                    "offset": offset,
+                    "chat_type": "sender",
+                }
+            }
+        )
+        return query_id
+
+    def choose_inline_result(
+        self, query_id: str, result_id: str, chat_id: int, *, chat_type: str | None = None
+    ) -> dict:
+        """The reader picks a result of an answered inline query: its input_message_content is
+        posted in `chat_id` as the reader's message `via_bot` (with the text and links parsed as
+        Telegram parses them), then a chosen_inline_result update comes (bots with inline
+        feedback on get it). Returns the posted message."""
+        asked = self.inline_queries[query_id]
+        answer = asked["answer"]
+        if answer is None:
+            raise ValueError(f"inline query {query_id} was not answered")
+        result = next(r for r in answer["results"] if r["id"] == result_id)
+        content = result["input_message_content"]
+        raw = content["message_text"]
+        text, entities = raw, []
+        if str(content.get("parse_mode") or "").upper() == "HTML":
+            text, entities = parse_html_entities(raw)
+        if chat_type is None:
+            chat_type = "private" if chat_id > 0 else "supergroup"
+        message: dict[str, Any] = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": self.chat(chat_id, chat_type),
+            "from": asked["from"],
+            "via_bot": self.bot_user,
+            "text": text,
+        }
+        if entities:
+            message["entities"] = entities
+        if content.get("link_preview_options"):
+            message["link_preview_options"] = content["link_preview_options"]
+        self.messages[(chat_id, message["message_id"])] = message
+        self.push_update({"message": message})
+        self.push_update(
+            {
+                "chosen_inline_result": {
+                    "result_id": result_id,
+                    "from": asked["from"],
+                    "query": asked["query"],
+                }
+            }
+        )
+        return message
+
     # ---- inspection -----------------------------------------------------------------------------
 
     def calls_of(
@@ -634,6 +743,94 @@ class FakeBotApi:
             "file_path": found["file_path"],
         }
 
+    async def _m_answerinlinequery(self, params: dict) -> Any:
+        """Checked as Telegram does: a known query answered once and in time, at most 50
+        results with unique ids of 1-64 bytes, articles with a title and a message Telegram can
+        parse (HTML, 1-4096 characters), a sane cache_time and button."""
+        query_id = str(params.get("inline_query_id") or "")
+        asked = self.inline_queries.get(query_id)
+        if (
+            asked is None
+            or asked["answer"] is not None
+            or time.monotonic() - asked["at"] > INLINE_ANSWER_WINDOW
+        ):
+            raise ApiError(
+                400,
+                "Bad Request: query is too old and response timeout expired or query ID is invalid",
+            )
+        results = params.get("results")
+        if not isinstance(results, list) or len(results) > MAX_INLINE_RESULTS:
+            raise ApiError(400, "Bad Request: RESULTS_TOO_MUCH")
+        ids: set[str] = set()
+        for result in results:
+            rid = str(result.get("id") or "")
+            if not 1 <= len(rid.encode()) <= 64:
+                raise ApiError(400, "Bad Request: RESULT_ID_INVALID")
+            if rid in ids:
+                raise ApiError(400, "Bad Request: RESULT_ID_DUPLICATE")
+            ids.add(rid)
+            if result.get("type") != "article":
+                raise ApiError(400, "Bad Request: RESULT_TYPE_INVALID")
+            if not str(result.get("title") or "").strip():
+                raise ApiError(400, "Bad Request: RESULT_TITLE_EMPTY")
+            content = result.get("input_message_content") or {}
+            try:
+                self._checked_text(
+                    {"text": content.get("message_text"), "parse_mode": content.get("parse_mode")}
+                )
+            except ApiError as err:
+                raise ApiError(400, err.description.replace("message", "MESSAGE", 1)) from None
+        cache_time = params.get("cache_time", 300)
+        if not isinstance(cache_time, int) or cache_time < 0:
+            raise ApiError(400, "Bad Request: cache_time is invalid")
+        button = params.get("button")
+        if button is not None:
+            if not str(button.get("text") or "").strip():
+                raise ApiError(400, "Bad Request: BUTTON_TEXT_INVALID")
+            if not _START_PARAMETER.fullmatch(str(button.get("start_parameter") or "")):
+                raise ApiError(400, "Bad Request: START_PARAM_INVALID")
+        asked["answer"] = params
+        return True
+
+    async def _m_sendphoto(self, params: dict) -> Any:
+        """A photo uploaded as multipart/form-data: it must be an image (PNG or JPEG); the
+        caption is checked like a message's text, at most 1024 characters."""
+        chat = self._known_chat(params)
+        data = params.get("photo")
+        if not isinstance(data, bytes) or not data:
+            raise ApiError(400, "Bad Request: there is no photo in the request")
+        size = _png_size(data)
+        if size is None:
+            raise ApiError(400, "Bad Request: IMAGE_PROCESS_FAILED")
+        message: dict[str, Any] = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": chat,
+            "from": self.bot_user,
+        }
+        caption = params.get("caption")
+        if caption:
+            text = caption
+            if str(params.get("parse_mode") or "").upper() == "HTML":
+                try:
+                    text = parse_html(caption)
+                except HtmlError as err:
+                    raise ApiError(400, f"Bad Request: can't parse entities: {err}") from None
+            if utf16_len(text.strip()) > MAX_CAPTION:
+                raise ApiError(400, "Bad Request: message caption is too long")
+            message["caption"] = text
+        file = self.add_file(data, ".png")
+        self.photos[file["file_id"]] = data
+        width, height = size
+        message["photo"] = [{**file, "width": width, "height": height}]
+        reply = params.get("reply_parameters")
+        if reply:
+            original = self.messages.get((chat["id"], reply.get("message_id")))
+            if original is not None:
+                message["reply_to_message"] = original
+        self.messages[(chat["id"], message["message_id"])] = message
+        return message
+
     async def _m_sendchataction(self, params: dict) -> Any:
         self._known_chat(params)
         return True
@@ -755,7 +952,11 @@ async def _params(request: web.Request) -> dict[str, Any]:
                 return params
         else:
             form = await request.post()
-            params.update({k: v for k, v in form.items() if isinstance(v, str)})
+            for key, value in form.items():
+                if isinstance(value, str):
+                    params[key] = value
+                elif isinstance(value, web.FileField):  # a multipart upload: its bytes
+                    params[key] = value.file.read()
     return {k: _decode(k, v) for k, v in params.items()}
 
 
@@ -766,6 +967,13 @@ def _decode(name: str, value: Any) -> Any:
         return json.loads(value)
     except ValueError:
         return value
+
+
+def _png_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from a PNG's IHDR chunk; None if it is not a PNG."""
+    if len(data) < 24 or not data.startswith(b"\x89PNG\r\n\x1a\n") or data[12:16] != b"IHDR":
+        return None
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
 
 
 def _int(value: Any) -> int | None:

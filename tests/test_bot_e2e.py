@@ -173,6 +173,7 @@ async def test_command_menu_set_at_startup_in_english_and_korean(app, api):
     assert [c["command"] for c in default] == [
         "latest",
         "topic",
+        "timeline",
         "date",
         "subscribe",
         "unsubscribe",
