@@ -396,6 +396,9 @@ def test_glossary_is_valid_and_does_not_shadow_names():
     for item in _raw(GLOSSARY):
         entry = GazetteerEntry.model_validate(item)
         assert entry.type == "term" and entry.en and entry.ko, entry.id
+        assert entry.uk and entry.ru, entry.id  # every term in Ukrainian and Russian too
+        for form in [*entry.uk, *entry.ru]:
+            assert not re.search(r"[A-Za-z]", form), (entry.id, form)  # no Latin look-alikes
         for form in entry.forms():
             key = form.casefold()
             assert key not in names, f"{form} is already a name"
@@ -441,3 +444,49 @@ def test_glossary_leaves_compounds_that_only_start_alike(gaz):
 )
 def test_glossary_leaves_words_that_only_look_alike(question, english):
     assert english not in Gazetteer.load().expand(question)
+
+
+@pytest.mark.parametrize(
+    ("question", "english"),
+    [
+        # Ukrainian and Russian words, in the cases a question puts them in.
+        ("Коли командування наказало захисникам «Азовсталі» здатися?", "surrender"),
+        ("Обстріли Харкова", "shelling"),
+        ("Масовані обстріли енергетики", "energy"),
+        ("Росія оголосила мобілізацію", "announced"),
+        ("Наступ на Вугледар", "offensive"),
+        ("наступление на Угледар", "offensive"),
+        ("Какие потери понесла армия под Бахмутом?", "losses"),
+        ("Когда Россия отступила из Херсона?", "withdrawal"),
+        ("Чи звільнили Херсон?", "liberated"),
+        ("Що казав Кремль про переговори?", "negotiations"),
+        ("Что Кремль говорил о переговорах?", "negotiations"),
+        ("обмін полоненими", "prisoner exchange"),
+        ("обмен пленными", "prisoner exchange"),
+        ("удари по нафтопереробних заводах", "oil refinery"),
+        ("удары по нефтеперерабатывающим заводам", "oil refinery"),
+        ("ухилянти від мобілізації", "draft evasion"),
+        ("прихованої мобілізації", "covert mobilization"),
+        ("з понтонним мостом", "pontoon bridge"),
+        ("атаки дронів на Москву", "drone attack"),
+        ("атаки беспилотников", "drone attack"),
+    ],
+)
+def test_glossary_expands_ukrainian_and_russian_words_to_english(question, english):
+    assert english in _names_and_glossary().expand(question)
+
+
+@pytest.mark.parametrize(
+    ("question", "english"),
+    [
+        ("особовий склад бригади", "ammunition depot"),  # склад (staff), not склад (depot)
+        ("часть вопросов", "units"),  # часть (a part), not a military unit
+    ],
+)
+def test_glossary_leaves_ukrainian_and_russian_words_that_only_look_alike(question, english):
+    assert english not in _names_and_glossary().expand(question)
+
+
+@cache
+def _names_and_glossary() -> Gazetteer:
+    return Gazetteer.load()
