@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 COMMANDS = ("latest", "topic", "date", "subscribe", "unsubscribe", "stats", "help")
+# Telegram shows a user the menu of their client's language (English for any other).
+MENU_LANGUAGES = ("ko", "uk", "ru")
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 REDACTED = "<redacted>"
 
@@ -231,10 +233,11 @@ def bot_commands(lang: str) -> list[BotCommand]:
 
 
 async def post_init(application: Application) -> None:
-    """At start-up: the command menu, in English (default) and Korean."""
+    """At start-up: the command menu, in English (default), Korean, Ukrainian and Russian."""
     try:
         await application.bot.set_my_commands(bot_commands("en"))
-        await application.bot.set_my_commands(bot_commands("ko"), language_code="ko")
+        for lang in MENU_LANGUAGES:
+            await application.bot.set_my_commands(bot_commands(lang), language_code=lang)
     except TelegramError as err:
         log.warning("Could not set the command menu: %s", err)
 

@@ -88,6 +88,17 @@ def base_lemmas(word: str, lang: str) -> frozenset[str]:
     return frozenset({folded, *(named or [a[0] for a in analyses])})
 
 
+def name_lemma(word: str, lang: str) -> str:
+    """The most probable dictionary form of `word` read as a name (surname, place, ...), else
+    `lemma`: "Стаханова" -> "стаханов" rather than the adjective "стаханова"."""
+    folded = fold(word)
+    analyses = _analyses(folded, lang)
+    for analysis in analyses:
+        if analysis[2] & _NAME_TAGS:
+            return analysis[0]
+    return analyses[0][0] if analyses else folded
+
+
 def lemma(word: str, lang: str) -> str:
     """The most probable dictionary form of `word` in `lang`."""
     folded = fold(word)

@@ -13,9 +13,10 @@ from datetime import date, timedelta
 import numpy as np
 from dateutil.relativedelta import relativedelta
 
+from retrieval import morphology
 from retrieval.catalog import Catalog, TakeawayView
 from retrieval.dates import DateRange, parse_dates
-from retrieval.gazetteer import Gazetteer, GazetteerEntry
+from retrieval.gazetteer import CYRILLIC_WORD, Gazetteer, GazetteerEntry
 from retrieval.language import LanguageDetector
 from retrieval.lexical import PartitionedLexicalIndex
 from retrieval.mentions import MentionIndex
@@ -36,6 +37,15 @@ GENERIC_QUESTION = (
     "key takeaways takeaway summary summarize report reports assessment what happened happen "
     "news update updates show tell me give list the of on for in from about was were is are "
     "핵심 요점 요약 보고서 보고 정리 무슨 일 있었 있었어 있었나 뭐 뭐야 알려줘 알려 주세요 내용 소식 평가"
+)
+# The same in Ukrainian and in Russian, tokenised apart (their lemmas depend on the language).
+GENERIC_QUESTION_UK = (
+    "головні висновки висновок звіт звіти підсумок огляд зведення що сталося відбулося було "
+    "новини новина розкажи покажи дай перелік оцінка про за який яка які"
+)
+GENERIC_QUESTION_RU = (
+    "главные выводы вывод отчёт отчет отчеты сводка обзор итоги что произошло случилось было "
+    "новости новость расскажи покажи дай перечень оценка о про за какой какая какие"
 )
 # Takeaways this similar (cosine of their embeddings) and this close in time are "the same
 # takeaway, repeated". e5 puts different events of one kind above 0.95 ("unsuccessful assaults
@@ -58,6 +68,8 @@ OUTSIDE_SLOTS = 2
 OUTSIDE_RANK = 3
 EXTRA_EVIDENCE = 0.15
 PHONETIC_MIN = 0.75
+# Ukrainian and Russian words this long or longer may be names the gazetteer lacks.
+CYRILLIC_NAME_MIN = 4
 # Seconds between two reloads while another process commits (a long ingest commits report
 # after report); a reload of the whole corpus takes 1-3 s.
 RELOAD_AT_MOST_EVERY = 10.0
@@ -110,7 +122,11 @@ class ReportQA:
         self.detector = detector
         self.tokenizer = tokenizer
         self.max_results = max_results
-        self._generic = set(tokenizer.tokens(GENERIC_QUESTION))
+        self._generic = {
+            token
+            for text in (GENERIC_QUESTION, GENERIC_QUESTION_UK, GENERIC_QUESTION_RU)
+            for token in tokenizer.tokens(text)
+        }
         self._lock = threading.Lock()
         self._refresh_lock = threading.RLock()  # one reload at a time
         self._generation: Generation = None  # the store's generation the state was loaded at
@@ -367,6 +383,43 @@ class ReportQA:
         return list(dict.fromkeys(english + [n.forms[0] for n in numbers]))
 
     def _sounds_alike(self, text: str, forms: list[str]) -> list[str]:
+        found = self._sounds_alike_hangul(text, forms)
+        for name in self._sounds_alike_cyrillic(text, forms):
+            if name not in found:
+                found.append(name)
+        return found
+
+    def _sounds_alike_cyrillic(self, text: str, forms: list[str]) -> list[str]:
+        """Corpus names that a Ukrainian or Russian name the gazetteer lacks transliterates:
+        "під Стахановим" -> Stakhanov. Only words written as names (capitalised after the first
+        word) or that neither dictionary knows; each in its dictionary form (as a name, when
+        the dictionary reads it as one)."""
+        found: list[str] = []
+        covered = [(start, end) for start, end, _ in self.gazetteer.find_spans(text)]
+        for i, match in enumerate(CYRILLIC_WORD.finditer(text)):
+            word = match.group()
+            if len(word) < CYRILLIC_NAME_MIN or any(
+                start <= match.start() < end for start, end in covered
+            ):
+                continue
+            unknown = not any(morphology.known(word, lang) for lang in morphology.LANGUAGES)
+            if not unknown and not (i > 0 and word[0].isupper()):
+                continue
+            if self._is_generic(word):
+                continue
+            spellings = {morphology.name_lemma(word, lang) for lang in morphology.LANGUAGES}
+            best: tuple[str, float] | None = None
+            for spelling in sorted(spellings):
+                for name, score in self.names.match_cyrillic(
+                    spelling, limit=1, min_score=PHONETIC_MIN
+                ):
+                    if best is None or score > best[1]:
+                        best = (name, score)
+            if best is not None and best[0] not in forms and best[0] not in found:
+                found.append(best[0])
+        return found
+
+    def _sounds_alike_hangul(self, text: str, forms: list[str]) -> list[str]:
         found: list[str] = []
         known = " ".join(forms)
         for word in HANGUL.findall(text):
