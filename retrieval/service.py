@@ -21,7 +21,7 @@ from retrieval.language import LanguageDetector
 from retrieval.lexical import PartitionedLexicalIndex
 from retrieval.mentions import MentionIndex
 from retrieval.models import Answer, Result, StoreStats
-from retrieval.numbers import KoreanNumber, korean_numbers
+from retrieval.numbers import KoreanNumber, written_numbers
 from retrieval.search import Hit, HybridSearcher
 from retrieval.tokenize import Tokenizer
 from retrieval.transliterate import NameIndex, proper_nouns
@@ -236,7 +236,7 @@ class ReportQA:
         return [u for u in units if names_one(u)]
 
     def _understand(self, query: str) -> SearchRequest:
-        entries, numbers = self.gazetteer.find(query), korean_numbers(query)
+        entries, numbers = self.gazetteer.find(query), written_numbers(query)
         concepts = self._concepts(query, entries, numbers)
         expansions = list(dict.fromkeys(form for group in concepts for form in group))
         hints = self._hints(query, entries, numbers)
@@ -359,13 +359,13 @@ class ReportQA:
 
     def concepts(self, text: str) -> list[list[str]]:
         """`expand`, grouped by what each form names: one group per gazetteer entry (all its
-        forms), one per sound-alike name, one per Korean number ("1만6천" and "16,000")."""
-        return self._concepts(text, self.gazetteer.find(text), korean_numbers(text))
+        forms), one per sound-alike name, one per Korean, Ukrainian or Russian number ("1만6천", "16 тисяч" and "16,000")."""
+        return self._concepts(text, self.gazetteer.find(text), written_numbers(text))
 
     def dense_hints(self, text: str) -> list[str]:
         """What to add to the text before embedding it: one English name per thing it mentions.
         Every spelling in every language (as lexical search gets) would drown the question."""
-        return self._hints(text, self.gazetteer.find(text), korean_numbers(text))
+        return self._hints(text, self.gazetteer.find(text), written_numbers(text))
 
     def _concepts(
         self, text: str, entries: list[GazetteerEntry], numbers: list[KoreanNumber]
