@@ -14,7 +14,8 @@ Matching rules (see `Gazetteer.find`):
   capitals, at most six characters: "UN", "MoD", "NATO") match case-sensitively.
 * Ukrainian and Russian forms also match in any inflection, word by word by lemma
   (retrieval.morphology, pymorphy3): "біля Авдіївки" names "Авдіївка", "с Крымским мостом"
-  names "Крымский мост". Each form's words are lemmatised once, at load, with the analyser of
+  names "Крымский мост", "крейсер «Москва»" names "крейсер Москва"; and a one-word place by
+  its adjective ("на Покровському напрямку" names Pokrovsk) when no other place shares it. Each form's words are lemmatised once, at load, with the analyser of
   the language the form is listed under; a question's Cyrillic words are lemmatised with both,
   and a form matches when every one of its words shares a lemma with the question's word at
   that place. Acronyms ("ЗСУ", "ЗАЕС") match only as written.
@@ -89,7 +90,10 @@ _CYRILLIC_LETTERS = "\u0400-\u04ff"
 CYRILLIC_WORD = re.compile(
     rf"[{_CYRILLIC_LETTERS}]+(?:['’ʼ][{_CYRILLIC_LETTERS}]+)*(?:-[{_CYRILLIC_LETTERS}]+)*"
 )
-_ONLY_SPACE = re.compile(r"\s+")
+# Between two words of a name: spaces, and quotes ("крейсер «Москва»").
+_NAME_GAP = re.compile(r"\s*[«»\"“”„']?\s*")
+# Places whose adjectives name them ("на Покровському напрямку").
+_PLACE_TYPES = frozenset({"place", "region", "river"})
 
 
 def _case_sensitive(form: str) -> bool:
@@ -142,6 +146,37 @@ class Gazetteer:
             candidates.sort(key=lambda f: -len(f.key))
         self._index = index
         self._lemma_index = self._build_lemma_index()
+        self._place_stems = self._build_place_stems()
+
+    def _build_place_stems(self) -> dict[str, tuple[list[int], list[int]]]:
+        """What adjectives keep of one-word Ukrainian and Russian place names -> (entries whose
+        name it is, entries whose name it is without an ending)."""
+        out: dict[str, tuple[list[int], list[int]]] = {}
+        for i, entry in enumerate(self.entries):
+            if entry.type not in _PLACE_TYPES:
+                continue
+            for form in [*entry.uk, *entry.ru]:
+                if not CYRILLIC_WORD.fullmatch(form) or _case_sensitive(form):
+                    continue
+                stems = morphology.place_stems(form)
+                if any(morphology.is_adjective_name(form, lang) for lang in morphology.LANGUAGES):
+                    stems = stems[:1]  # "Бахмутське" is no shortening of "бахмутський"
+                for k, stem in enumerate(stems):
+                    owners = out.setdefault(stem, ([], []))[1 if k else 0]
+                    if i not in owners:
+                        owners.append(i)
+        return out
+
+    def _place_of_adjective(self, word: str, lang: str) -> GazetteerEntry | None:
+        """The one place an adjective is made from ("Бахмутському" -> Bakhmut): the longest
+        stem any place has; a place whose name it is beats one it is a shortening of; two
+        places alike are no answer."""
+        for stem in morphology.adjective_stems(word, lang):
+            exact, shortened = self._place_stems.get(stem, ([], []))
+            owners = exact or shortened
+            if owners:
+                return self.entries[owners[0]] if len(owners) == 1 else None
+        return None
 
     def _build_lemma_index(self) -> dict[str, dict[str, list[_LemmaForm]]]:
         """Per language, the first word's lemma -> the Ukrainian/Russian forms starting with it
@@ -155,6 +190,10 @@ class Gazetteer:
                     words = CYRILLIC_WORD.findall(form)
                     # Only forms made of Cyrillic words alone; acronyms match as written.
                     if not words or " ".join(words) != form or _case_sensitive(form):
+                        continue
+                    if len(words) == 1 and morphology.is_adjective_name(form, lang):
+                        # "Покровське": its other cases are the adjective's ("Покровському
+                        # напрямку" is Pokrovsk's direction); it matches as written only.
                         continue
                     keys = tuple(morphology.base_lemmas(w, lang) for w in words)
                     if (lang, keys, i) in seen:
@@ -258,6 +297,10 @@ class Gazetteer:
                 if best is not None:
                     end = words[i + len(best.words) - 1].end()
                     spans.append((words[i].start(), end, self.entries[best.entry]))
+                    continue
+                place = self._place_of_adjective(words[i].group(), lang)
+                if place is not None:
+                    spans.append((words[i].start(), words[i].end(), place))
         return spans
 
     @staticmethod
@@ -271,7 +314,8 @@ class Gazetteer:
         if i + len(form.words) > len(words):
             return False
         for j, keys in enumerate(form.words):
-            if j and not _ONLY_SPACE.fullmatch(text[words[i + j - 1].end() : words[i + j].start()]):
+            gap = text[words[i + j - 1].end() : words[i + j].start()] if j else " "
+            if j and (not gap or not _NAME_GAP.fullmatch(gap)):
                 return False  # the words of a name stand side by side
             if not keys & lemmas[i + j]:
                 return False

@@ -69,11 +69,71 @@ def _analyses(word: str, lang: str) -> tuple[tuple[str, float, frozenset[str], b
     return tuple(out)
 
 
+# Case endings of names. A capitalised word the dictionary does not decline as a name (a
+# surname it guesses as a village, "Суровикина" -> "суровикино") also stands for itself
+# without one of them: "Суровикина" -> "суровикин".
+_NAME_ENDINGS = tuple(
+    sorted(
+        "ого ому ими ами ах ам ов ев ів им ім ом ем ою ею ой ей ий ый а я у ю е і ы и".split(),
+        key=len,
+        reverse=True,
+    )
+)
+_NAME_STEM_MIN = 4
+
+
 def lemmas(word: str, lang: str) -> frozenset[str]:
     """Every dictionary form `word` may be an inflection of in `lang` (uk or ru), itself
-    included."""
+    included; for a capitalised word also the word without a case ending."""
     folded = fold(word)
-    return frozenset({folded, *(a[0] for a in _analyses(folded, lang))})
+    out = {folded, *(a[0] for a in _analyses(folded, lang))}
+    if word[:1].isupper():
+        for ending in _NAME_ENDINGS:
+            if folded.endswith(ending) and len(folded) - len(ending) >= _NAME_STEM_MIN:
+                out.add(folded[: -len(ending)])
+                break
+    return frozenset(out)
+
+
+# Adjectives made from place names: "Покровський", "Бахмутському", "іранських",
+# "авдеевском" name Pokrovsk, Bakhmut, Iran, Avdiivka. The suffix comes off the adjective's
+# lemma; what is left is compared with the place's name (see `place_stems`).
+_ADJECTIVE_SUFFIXES = (
+    "ський", "цький", "зький", "ський", "ький", "ский", "цкий", "зкий", "кий", "ий", "ій", "ый"
+)  # fmt: skip
+# The two sides' own adjectives are in most questions and name no place ("український" is not
+# the town of Ukrainsk).
+_NOT_PLACE_ADJECTIVES = frozenset(
+    "український украинский російський российский русский руський радянський советский".split()
+)
+_PLACE_ADJECTIVE = frozenset({"ADJF"})
+
+
+def adjective_stems(word: str, lang: str) -> list[str]:
+    """What an adjective made from a place name leaves of it, longest first:
+    "бахмутському" -> "бахмутськ", "бахмут"; "покровський" -> "покровськ", "покров";
+    "авдіївського" -> ..., "авдіїв"."""
+    folded = fold(word)
+    out: set[str] = set()
+    for normal, _, grammemes, _ in _analyses(folded, lang):
+        if not grammemes & _PLACE_ADJECTIVE or normal in _NOT_PLACE_ADJECTIVES:
+            continue
+        for suffix in _ADJECTIVE_SUFFIXES:
+            if normal.endswith(suffix) and len(normal) - len(suffix) >= _NAME_STEM_MIN:
+                out.add(normal[: -len(suffix)])
+    return sorted(out, key=lambda stem: (-len(stem), stem))
+
+
+def place_stems(name: str) -> list[str]:
+    """What of a one-word place name its adjective keeps, the name itself first:
+    "Покровськ" -> "покровськ"; "Авдіївка" -> "авдіївка", "авдіївк", "авдіїв";
+    "Одеса" -> "одеса", "одес"."""
+    folded = fold(name)
+    out = [folded]
+    for ending in ("ка", "а", "я", "е", "о", "ь"):
+        if folded.endswith(ending) and len(folded) - len(ending) >= _NAME_STEM_MIN:
+            out.append(folded[: -len(ending)])
+    return out
 
 
 def base_lemmas(word: str, lang: str) -> frozenset[str]:
@@ -97,6 +157,14 @@ def name_lemma(word: str, lang: str) -> str:
         if analysis[2] & _NAME_TAGS:
             return analysis[0]
     return analyses[0][0] if analyses else folded
+
+
+def is_adjective_name(word: str, lang: str) -> bool:
+    """Whether a one-word name is also a form of an adjective ("Покровське", "Бахмутське":
+    villages named by a neuter adjective), whose other cases are the common adjective's
+    ("Покровському напрямку" is the Pokrovsk direction)."""
+    folded = fold(word)
+    return any(a[2] & _PLACE_ADJECTIVE and a[0] != folded for a in _analyses(folded, lang))
 
 
 def lemma(word: str, lang: str) -> str:
