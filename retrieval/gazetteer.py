@@ -283,9 +283,16 @@ class Gazetteer:
         for lang, table in self._lemma_index.items():
             lemmas = [morphology.lemmas(w.group(), lang) for w in words]
             for i in range(len(words)):
+                # A lower-case word that may be an adjective ("українську") names no one-word
+                # place by a lemma it shares with it (Ukrainsk); its adjective may (below).
+                adjective = words[i].group()[:1].islower() and morphology.has_adjective_reading(
+                    words[i].group(), lang
+                )
                 best: _LemmaForm | None = None
                 for first in lemmas[i]:
                     for form in table.get(first, ()):
+                        if adjective and len(form.words) == 1:
+                            continue
                         if best is not None and (len(form.words), form.length) <= (
                             len(best.words),
                             best.length,

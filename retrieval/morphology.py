@@ -167,6 +167,17 @@ def is_adjective_name(word: str, lang: str) -> bool:
     return any(a[2] & _PLACE_ADJECTIVE and a[0] != folded for a in _analyses(folded, lang))
 
 
+def has_adjective_reading(word: str, lang: str) -> bool:
+    """Whether some analysis reads `word` as an adjective ("українську", "покровська")."""
+    return any(a[2] & _PLACE_ADJECTIVE for a in _analyses(fold(word), lang))
+
+
+def reads_as_name(word: str, lang: str) -> bool:
+    """Whether the most probable analysis of `word` is a name (place, surname, ...)."""
+    analyses = _analyses(fold(word), lang)
+    return bool(analyses) and bool(analyses[0][2] & _NAME_TAGS)
+
+
 def lemma(word: str, lang: str) -> str:
     """The most probable dictionary form of `word` in `lang`."""
     folded = fold(word)

@@ -70,6 +70,7 @@ EXTRA_EVIDENCE = 0.15
 PHONETIC_MIN = 0.75
 # Ukrainian and Russian words this long or longer may be names the gazetteer lacks.
 CYRILLIC_NAME_MIN = 4
+CYRILLIC_PHONETIC_MIN = 0.85
 # Seconds between two reloads while another process commits (a long ingest commits report
 # after report); a reload of the whole corpus takes 1-3 s.
 RELOAD_AT_MOST_EVERY = 10.0
@@ -391,9 +392,11 @@ class ReportQA:
 
     def _sounds_alike_cyrillic(self, text: str, forms: list[str]) -> list[str]:
         """Corpus names that a Ukrainian or Russian name the gazetteer lacks transliterates:
-        "під Стахановим" -> Stakhanov. Only words written as names (capitalised after the first
-        word) or that neither dictionary knows; each in its dictionary form (as a name, when
-        the dictionary reads it as one)."""
+        "під Стахановим" -> Stakhanov. Only words written as names (capitalised, after the
+        first word or read as a name by a dictionary) or that neither dictionary knows; each as
+        written, then in its dictionary forms (as a name, when a dictionary reads it as one).
+        Cyrillic transliterates almost letter for letter, hence a stricter score than Hangul's
+        ("Україна" is not the town of Ukrainka)."""
         found: list[str] = []
         covered = [(start, end) for start, end, _ in self.gazetteer.find_spans(text)]
         for i, match in enumerate(CYRILLIC_WORD.finditer(text)):
@@ -402,22 +405,30 @@ class ReportQA:
                 start <= match.start() < end for start, end in covered
             ):
                 continue
-            unknown = not any(morphology.known(word, lang) for lang in morphology.LANGUAGES)
-            if not unknown and not (i > 0 and word[0].isupper()):
+            if not self._maybe_a_name(word, first=i == 0) or self._is_generic(word):
                 continue
-            if self._is_generic(word):
-                continue
-            spellings = {morphology.name_lemma(word, lang) for lang in morphology.LANGUAGES}
+            spellings = [morphology.fold(word)]
+            spellings += [morphology.name_lemma(word, lang) for lang in morphology.LANGUAGES]
             best: tuple[str, float] | None = None
-            for spelling in sorted(spellings):
+            for spelling in dict.fromkeys(spellings):
                 for name, score in self.names.match_cyrillic(
-                    spelling, limit=1, min_score=PHONETIC_MIN
+                    spelling, limit=1, min_score=CYRILLIC_PHONETIC_MIN
                 ):
                     if best is None or score > best[1]:
                         best = (name, score)
             if best is not None and best[0] not in forms and best[0] not in found:
                 found.append(best[0])
         return found
+
+    @staticmethod
+    def _maybe_a_name(word: str, first: bool) -> bool:
+        if not any(morphology.known(word, lang) for lang in morphology.LANGUAGES):
+            return True
+        if not word[:1].isupper():
+            return False
+        return not first or any(
+            morphology.reads_as_name(word, lang) for lang in morphology.LANGUAGES
+        )
 
     def _sounds_alike_hangul(self, text: str, forms: list[str]) -> list[str]:
         found: list[str] = []

@@ -490,3 +490,77 @@ def test_glossary_leaves_ukrainian_and_russian_words_that_only_look_alike(questi
 @cache
 def _names_and_glossary() -> Gazetteer:
     return Gazetteer.load()
+
+
+# --- Ukrainian and Russian inflection ----------------------------------------------------------
+
+# Every case of a few places and people: nominative, genitive, dative, accusative,
+# instrumental, locative (and the Ukrainian vocative where it differs).
+INFLECTED = [
+    ("avdiivka", "Авдіївка Авдіївки Авдіївці Авдіївку Авдіївкою Авдіївко"),
+    ("avdiivka", "Авдеевка Авдеевки Авдеевке Авдеевку Авдеевкой Авдеевкою"),
+    ("bakhmut", "Бахмут Бахмута Бахмуту Бахмутом Бахмуті"),
+    ("bakhmut", "Артемовск Артемовска Артемовску Артемовском Артемовске"),
+    ("kherson", "Херсон Херсона Херсону Херсоном Херсоні Херсоне"),
+    ("kyiv", "Київ Києва Києву Києвом Києві Киев Киева Киеву Киевом Киеве"),
+    ("kharkiv", "Харків Харкова Харкову Харковом Харкові Харьков Харькова Харькову Харьковом"),
+    ("chasiv_yar", "Часів Яр|Часового Яру|Часовому Яру|Часовим Яром|Часів Яром|Часов Яр"),
+    ("zelensky", "Зеленський Зеленського Зеленському Зеленським Зеленський Зеленский Зеленского"),
+    ("zelensky", "Зеленскому Зеленским Зеленском"),
+    ("prigozhin", "Пригожин Пригожина Пригожину Пригожиним Пригожині Пригожине"),
+    ("putin", "Путін Путіна Путіну Путіним Путіні Путин Путина Путину Путиным Путине"),
+    ("surovikin", "Суровікін Суровікіна Суровікіну Суровікіним Суровикин Суровикина Суровикиным"),
+    ("shoigu", "Шойгу"),
+]
+
+
+@pytest.mark.parametrize(
+    ("entry", "form"),
+    [
+        (entry, form)
+        for entry, forms in INFLECTED
+        for form in (forms.split("|") if "|" in forms else forms.split())
+    ],
+)
+def test_ukrainian_and_russian_names_in_every_case(gaz, entry, form):
+    assert ids(gaz, f"що там {form}?") == [entry]
+
+
+@pytest.mark.parametrize(
+    ("text", "entry"),
+    [
+        ("Що сталося біля Авдіївки?", "avdiivka"),
+        ("Что произошло с Крымским мостом?", "kerch_strait_bridge"),
+        ("вибух на Кримському мосту", "kerch_strait_bridge"),
+        ("Коли потопили крейсер «Москва»?", "moskva_cruiser"),  # across quotes
+        ("захисникам «Азовсталі»", "azovstal"),
+        ("на Покровському напрямку", "pokrovsk"),  # a place by its adjective
+        ("на бахмутском направлении", "bakhmut"),
+        ("Куп’янський напрямок", "kupyansk"),
+        ("іранських дронів", "iran"),
+        ("обстріли на Херсонщині", "kherson_oblast"),  # the region's own name
+        ("на Донетчине", "donetsk_oblast"),
+        ("у Херсонській області", "kherson_oblast"),
+    ],
+)
+def test_ukrainian_and_russian_names_inflected_in_questions(gaz, text, entry):
+    assert entry in ids(gaz, text)
+
+
+@pytest.mark.parametrize(
+    ("text", "entry"),
+    [
+        ("українську дитину", "ukrainsk"),  # the adjective "Ukrainian", not the town
+        ("российской армии", "ukrainsk"),
+        ("сума грошей", "sumy"),  # a sum of money, not Sumy
+        ("Бахмутський напрямок", "bakhmutske"),  # Bakhmut's direction, not the village
+        ("на Покровському напрямку", "pokrovske"),
+    ],
+)
+def test_ukrainian_and_russian_words_that_only_share_a_lemma(gaz, text, entry):
+    assert entry not in ids(gaz, text)
+
+
+def test_a_village_named_by_an_adjective_matches_as_written(gaz):
+    assert ids(gaz, "Покровське") == ["pokrovske"]
+    assert ids(gaz, "Бахмутське") == ["bakhmutske"]
