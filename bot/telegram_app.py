@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 COMMANDS = ("latest", "topic", "timeline", "date", "subscribe", "unsubscribe", "stats", "help")
+# Telegram shows a user the menu of their client's language (English for any other).
+MENU_LANGUAGES = ("ko", "uk", "ru")
 # Inline queries reach a bot only once BotFather's /setinline switched inline mode on.
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY]
 REDACTED = "<redacted>"
@@ -234,10 +236,11 @@ def bot_commands(lang: str) -> list[BotCommand]:
 
 
 async def post_init(application: Application) -> None:
-    """At start-up: the command menu, in English (default) and Korean."""
+    """At start-up: the command menu, in English (default), Korean, Ukrainian and Russian."""
     try:
         await application.bot.set_my_commands(bot_commands("en"))
-        await application.bot.set_my_commands(bot_commands("ko"), language_code="ko")
+        for lang in MENU_LANGUAGES:
+            await application.bot.set_my_commands(bot_commands(lang), language_code=lang)
     except TelegramError as err:
         log.warning("Could not set the command menu: %s", err)
 
@@ -284,13 +287,30 @@ def _check_connection(application: Application, settings: Settings) -> None:
     end; an unreachable API is one line, then the start goes on and retries until it answers."""
     import asyncio
 
-    async def get_me() -> None:
-        async with application.bot:
-            await application.bot.get_me()
+    from telegram import Bot
 
+    # A throwaway client on a loop of its own, in a thread: the caller may already run a loop,
+    # and the application's own bot is initialized later on the polling loop.
+    probe = Bot(application.bot.token, base_url=settings.telegram_api_base_url)
+    failure: list[BaseException] = []
+
+    async def get_me() -> None:
+        async with probe:
+            await probe.get_me()
+
+    def run() -> None:
+        try:
+            asyncio.run(get_me())
+        except BaseException as err:  # handed to the caller's thread
+            failure.append(err)
+
+    checker = threading.Thread(target=run, name="bot-api-check")
+    checker.start()
+    checker.join()
     where = settings.telegram_api_base_url.removesuffix("/bot")
     try:
-        asyncio.run(get_me())
+        if failure:
+            raise failure[0]
     except (InvalidToken, Forbidden) as err:
         # Not err.message: PTB quotes the token in it, and a token never reaches a log.
         raise StartupError(

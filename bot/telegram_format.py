@@ -55,12 +55,12 @@ def tg_len(text: str) -> int:
 
 
 def help_lang(text: str, language_code: str | None) -> str:
-    """Korean or English for /start and /help: by the text, else Telegram's language_code."""
-    if _HANGUL.search(text):
-        return "ko"
-    if _LATIN.search(text):
-        return "en"
-    return "ko" if (language_code or "").lower().startswith("ko") else "en"
+    """The language of /start and /help (English, Korean, Ukrainian or Russian): by the text,
+    else Telegram's language_code."""
+    if _HANGUL.search(text) or _CYRILLIC.search(text) or _LATIN.search(text):
+        return user_lang(text, language_code)
+    code = (language_code or "").split("-")[0].lower()
+    return code if code in ("ko", "uk", "ru") else "en"
 
 
 def user_lang(text: str, language_code: str | None) -> str:

@@ -1,4 +1,5 @@
-"""The dates in a question ("2024년 1월 26일", "March–May 2022", "지난주", "the last 3 days").
+"""The dates in a question ("2024년 1월 26일", "March–May 2022", "지난주", "the last 3 days",
+"26 січня 2024", "в октябре 2022 года", "минулого тижня", "за последние 3 дня").
 
 `parse_dates(text, today)` returns the date range the question asks about, and the question
 with that expression removed so the rest of the search sees only the topic. `today` is the
@@ -24,6 +25,11 @@ function each), and the calendar arithmetic is `datetime` plus `dateutil.relativ
    a month without a year ("3월", "in March") the latest such month.
 6. Several separate expressions give the smallest range covering them all. An invalid date
    anywhere ("2월 30일", "2022-13-01") gives no range and the text unchanged.
+
+Ukrainian and Russian month names are read in every case they take ("січня", "у січні",
+"між березнем і травнем"; "января", "в январе", "между мартом и маем"); "2022 року" / "2022
+года" is always a year, "у/в 2022" a year by its marker; "з/с/від/от X" is "since X", "з X по
+Y", "с X до Y", "між/между X і/и Y" are ranges.
 
 Relative conventions: weeks run Monday to Sunday; "last week"/"지난주" is the previous calendar
 week, "the last/past week" the 7 days ending today; "the last 3 days"/"최근 3일" are today and
@@ -246,6 +252,88 @@ def _english_atoms(text: str) -> list[_Atom]:
     return atoms
 
 
+# ---- Ukrainian and Russian -------------------------------------------------------------------
+
+# Month stems and the endings of their cases (nominative, genitive, locative, instrumental).
+_CYR_MONTHS: list[tuple[str, int]] = [
+    (r"січ(?:ень|ня|ні|нем)", 1),
+    (r"лют(?:ий|ого|ому|им)", 2),
+    (r"берез(?:ень|ня|ні|нем)", 3),
+    (r"квіт(?:ень|ня|ні|нем)", 4),
+    (r"трав(?:ень|ня|ні|нем)", 5),
+    (r"черв(?:ень|ня|ні|нем)", 6),
+    (r"лип(?:ень|ня|ні|нем)", 7),
+    (r"серп(?:ень|ня|ні|нем)", 8),
+    (r"верес(?:ень|ня|ні|нем)", 9),
+    (r"жовт(?:ень|ня|ні|нем)", 10),
+    (r"листопад(?:а|і|ом|у)?", 11),
+    (r"груд(?:ень|ня|ні|нем)", 12),
+    (r"январ(?:ь|я|е|ём|ем)", 1),
+    (r"феврал(?:ь|я|е|ём|ем)", 2),
+    (r"март(?:а|е|ом)?", 3),
+    (r"апрел(?:ь|я|е|ем)", 4),
+    (r"ма(?:й|я|е|ем)", 5),
+    (r"июн(?:ь|я|е|ем)", 6),
+    (r"июл(?:ь|я|е|ем)", 7),
+    (r"август(?:а|е|ом)?", 8),
+    (r"сентябр(?:ь|я|е|ём|ем)", 9),
+    (r"октябр(?:ь|я|е|ём|ем)", 10),
+    (r"ноябр(?:ь|я|е|ём|ем)", 11),
+    (r"декабр(?:ь|я|е|ём|ем)", 12),
+]
+_CYR_MONTH_RX = [(re.compile(rf"^{stem}$", re.I), number) for stem, number in _CYR_MONTHS]
+_CYR = r"а-яёіїєґʼ'"
+_CYR_MON_ALT = "|".join(stem for stem, _ in _CYR_MONTHS)
+_CYR_MON = rf"(?<![{_CYR}])(?P<mon>{_CYR_MON_ALT})(?![{_CYR}])"
+# "2024 року", "2024 р.", "2024 году", "2024 г.", "2024-го року".
+_CYR_YEAR_WORD = r"(?:-?го\s+)?(?:року|році|рік|роком|р\.|году|года|год|г\.)"
+_CYR_YEAR = r"(?<![\d,.$€£])(?P<year>(?:19|20)\d{2})(?![\d]|[.,]\d)"
+_CYR_DAY = r"(?<![\d,.\-–/])(?P<day>\d{1,2})(?!\d)(?:-?(?:го|е|ое|ого))?"
+_CYR_DAY2 = r"(?<![\d,.])(?P<day2>\d{1,2})(?!\d)(?:-?(?:го|е|ое|ого))?"
+_CYR_DASH = r"(?:-|–|—|по|до)"
+
+_CYR_PATTERNS: list[tuple[re.Pattern[str], str]] = [
+    # "26 січня 2024 року", "26 января 2024 г.", "26 января 2024"
+    (re.compile(rf"{_CYR_DAY}\s+{_CYR_MON}\s+{_CYR_YEAR}(?:\s*{_CYR_YEAR_WORD})?", re.I), "date"),
+    # "жовтень 2022", "у жовтні 2022 року", "в октябре 2022 года"
+    (re.compile(rf"{_CYR_MON}\s+{_CYR_YEAR}(?:\s*{_CYR_YEAR_WORD})?", re.I), "date"),
+    # "26 січня", "8 октября"
+    (re.compile(rf"{_CYR_DAY}\s+{_CYR_MON}", re.I), "date"),
+    # "2022 року", "в 2023 году": the year word makes it a year
+    (re.compile(rf"{_CYR_YEAR}\s*{_CYR_YEAR_WORD}(?![{_CYR}])", re.I), "date"),
+    # Weak: a bare month ("у березні", "с марта по май") or year ("у 2022").
+    (re.compile(_CYR_MON, re.I), "weak"),
+]
+# "1-15 березня 2022", "з 1 по 15 березня", "с 1 до 15 марта 2022 года"
+_CYR_DAY_SPAN = re.compile(
+    rf"{_CYR_DAY}\s*{_CYR_DASH}\s*{_CYR_DAY2}\s+{_CYR_MON}"
+    rf"(?:\s+{_CYR_YEAR}(?:\s*{_CYR_YEAR_WORD})?)?",
+    re.I,
+)
+
+
+def _cyr_month(name: str) -> int:
+    for rx, number in _CYR_MONTH_RX:
+        if rx.match(name):
+            return number
+    raise ValueError(f"not a month: {name}")
+
+
+def _cyrillic_atoms(text: str) -> list[_Atom]:
+    atoms = []
+    for rx, kind in _CYR_PATTERNS:
+        for m in rx.finditer(text):
+            groups = m.groupdict()
+            month = _cyr_month(groups["mon"]) if groups.get("mon") else None
+            partial = _Partial(_int(groups.get("year")), month, _int(groups.get("day")))
+            atoms.append(_Atom(m.start(), m.end(), kind, partial))
+    for m in _CYR_DAY_SPAN.finditer(text):
+        year, month = _int(m["year"]), _cyr_month(m["mon"])
+        first, second = _Partial(year, month, int(m["day"])), _Partial(year, month, int(m["day2"]))
+        atoms.append(_Atom(m.start(), m.end(), "pair", first, second))
+    return atoms
+
+
 # ---- relative expressions --------------------------------------------------------------------
 
 _NUMBER_WORDS = {
@@ -254,18 +342,54 @@ _NUMBER_WORDS = {
     "couple of": 2, "couple": 2,
     "한": 1, "두": 2, "세": 3, "네": 4, "다섯": 5, "여섯": 6, "일곱": 7, "여덟": 8,
     "아홉": 9, "열": 10,
+    "один": 1, "одна": 1, "одну": 1, "одного": 1, "два": 2, "дві": 2, "две": 2, "двох": 2,
+    "двух": 2, "три": 3, "трьох": 3, "трёх": 3, "трех": 3, "чотири": 4, "четыре": 4,
+    "п'ять": 5, "пять": 5, "шість": 6, "шесть": 6, "сім": 7, "семь": 7, "вісім": 8,
+    "восемь": 8, "дев'ять": 9, "девять": 9, "десять": 10, "кілька": 3, "декілька": 3,
+    "несколько": 3, "пару": 2, "пара": 2,
 }  # fmt: skip
 _UNITS = {
     "day": "day", "week": "week", "month": "month", "year": "year",
     "일": "day", "주": "week", "주일": "week", "개월": "month", "달": "month", "년": "year",
     "해": "year",
 }  # fmt: skip
+# Ukrainian and Russian units in the cases numbers and "last"/"this" put them in.
+_CYR_UNITS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"^(?:день|дні|днів|дня|дней|дню|днем|добу|доби|діб|суток|сутки)$", re.I), "day"),
+    (re.compile(r"^(?:тиж\w*|недел\w*|неделю)$", re.I), "week"),
+    (re.compile(r"^(?:місяц\w*|месяц\w*)$", re.I), "month"),
+    (re.compile(r"^(?:рік|роки|років|року|році|роком|год|года|году|годом|лет)$", re.I), "year"),
+]
+
+
+def _unit_name(word: str) -> str:
+    """English unit of a Korean, English, Ukrainian or Russian unit word."""
+    low = word.lower()
+    if low in _UNITS:
+        return _UNITS[low]
+    for rx, unit in _CYR_UNITS:
+        if rx.match(low):
+            return unit
+    return {"주": "week", "달": "month", "월": "month", "해": "year", "년": "year"}.get(low, low)
+
+
 _NUM_EN = r"(?P<num>\d+|an?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|few|couple(?:\s+of)?)"
 _UNIT_EN = r"(?P<unit>day|week|month|year)s?"
 _NUM_KO = r"(?P<num>\d+|한|두|세|네|다섯|여섯|일곱|여덟|아홉|열)"
 _UNIT_KO = r"(?P<unit>일|주일|주|개월|달|년|해)"
 # "일주일" (one week) and "보름" (half a month) carry their own number.
 _KO_AMOUNT = rf"(?:{_NUM_KO}\s*{_UNIT_KO}|(?P<week>일주일)|(?P<fortnight>보름))"
+
+_NUM_CYR = (
+    r"(?P<num>\d+|один|одна|одну|одного|два|дві|две|двох|двух|три|трьох|трёх|трех|чотири|четыре"
+    r"|п['’ʼ]?ять|шість|шесть|сім|семь|вісім|восемь|дев['’ʼ]?ять|девять|десять|кілька|декілька"
+    r"|несколько|пару)"
+)
+_UNIT_CYR = (
+    r"(?P<unit>день|дні|днів|дня|дней|добу|доби|діб|суток|сутки|тиждень|тижні|тижнів|тижня"
+    r"|неделю|недели|недель|неделя|місяць|місяці|місяців|місяця|месяц|месяца|месяцев"
+    r"|рік|роки|років|року|год|года|лет)"
+)
 
 # Where a Korean relative word ends: "지난주에", "지난주말", but not "지난 주요 전투" (major).
 _KO_END = r"(?=$|[^가-힣]|에|의|은|는|도|부터|까지|동안|간|말|중|이|가)"
@@ -294,6 +418,18 @@ _RELATIVE: list[tuple[re.Pattern[str], str]] = [
     (re.compile(rf"(?:이번\s*(?P<unit>주|달)|이(?P<unit2>달)|금(?P<unit3>월)|올(?P<unit4>해)|금(?P<unit5>년)){_KO_END}"), "current"),
     (re.compile(r"가장\s*최근|제일\s*최근|최신"), "block"),
     (re.compile(r"최근|요즘|요새"), "recent"),
+    # Ukrainian and Russian.
+    (re.compile(rf"(?<![{_CYR}])(?:позавчора|позавчера)(?![{_CYR}])", re.I), "day-2"),
+    (re.compile(rf"(?<![{_CYR}])(?:сьогодні|сегодня|сьогоднішн\w*|сегодняшн\w*)(?![{_CYR}])", re.I), "day-0"),
+    (re.compile(rf"(?<![{_CYR}])(?:вчора|вчера|учора|вчорашн\w*|вчерашн\w*)(?![{_CYR}])", re.I), "day-1"),
+    (re.compile(rf"(?<![{_CYR}\d])(?:{_NUM_CYR}\s+)?{_UNIT_CYR}\s+(?:тому|назад)(?![{_CYR}])", re.I), "ago"),
+    (re.compile(rf"(?<![{_CYR}])(?:за\s+|в\s+|у\s+|протягом\s+|в\s+течение\s+)?(?:останні|останніх|минулі|минулих|последние|последних|прошедшие|прошедших|прошлые)\s+{_NUM_CYR}\s+{_UNIT_CYR}(?![{_CYR}])", re.I), "rolling"),
+    (re.compile(rf"(?<![{_CYR}])(?:за\s+)?(?:останній|останню|останнього|последний|последнюю|последнего|прошедший|прошедшую)\s+(?P<unit>тиждень|тижня|місяць|місяця|рік|року|неделю|недели|месяц|месяца|год|года)(?![{_CYR}])", re.I), "rolling1"),
+    (re.compile(rf"(?<![{_CYR}])(?:(?:на|в|у)\s+)?(?:минулого|минулому|минулий|минула|попереднього|попередньому|прошлой|прошлом|прошлого|прошлая|прошлый|предыдущей|предыдущем)\s+(?P<unit>тижня|тижні|тиждень|місяця|місяці|місяць|року|році|рік|неделе|недели|неделя|месяце|месяца|месяц|году|года|год)(?![{_CYR}])", re.I), "previous"),
+    (re.compile(rf"(?<![{_CYR}])торік(?![{_CYR}])", re.I), "previous-year"),
+    (re.compile(rf"(?<![{_CYR}])(?:(?:на|в|у)\s+)?(?:цього|цьому|цей|поточного|этой|этом|этого|этот|эта|текущей|текущем|текущего|нинішнього)\s+(?P<unit>тижня|тижні|тиждень|місяця|місяці|місяць|року|році|рік|неделе|недели|неделя|месяце|месяца|месяц|году|года|год)(?![{_CYR}])", re.I), "current"),
+    (re.compile(rf"(?<![{_CYR}])(?:найновіш\w*|найсвіжіш\w*|новейш\w*|самы[йем]\s+(?:свеж|нов|последн)\w*|останн(?:ій|ього|ьому|я|ю|ої|і|іх)|последн(?:ий|его|ем|яя|юю|ей|ие|их))(?![{_CYR}])", re.I), "block"),
+    (re.compile(rf"(?<![{_CYR}])(?:нещодавно|останнім\s+часом|останніми\s+днями|(?:в|у|за)\s+останні\s+дні|недавно|в\s+последнее\s+время|на\s+днях|(?:в|за)\s+последние\s+дни|последнее\s+время)(?![{_CYR}])", re.I), "recent"),
 ]  # fmt: skip
 _RECENT_DAYS = 7
 
@@ -304,17 +440,19 @@ def _amount(m: re.Match[str]) -> tuple[int, str]:
         return 1, "week"
     if groups.get("fortnight"):
         return 15, "day"
-    number = groups["num"].lower()
-    count = int(number) if number.isdigit() else _NUMBER_WORDS[re.sub(r"\s+", " ", number)]
-    return count, _UNITS[groups["unit"].lower()]
+    number = (groups.get("num") or "").lower()
+    if not number:
+        count = 1  # "тиждень тому", "неделю назад": one
+    else:
+        number = number.replace("’", "'").replace("ʼ", "'")
+        count = int(number) if number.isdigit() else _NUMBER_WORDS[re.sub(r"\s+", " ", number)]
+    return count, _unit_name(groups["unit"])
 
 
 def _unit(m: re.Match[str]) -> str:
     for name, value in m.groupdict().items():
         if name.startswith("unit") and value:
-            return {"주": "week", "달": "month", "월": "month", "해": "year", "년": "year"}.get(
-                value, value.lower()
-            )
+            return _unit_name(value)
     raise ValueError("no unit")
 
 
@@ -341,6 +479,9 @@ def _relative_range(meaning: str, m: re.Match[str], today: date) -> DateRange:
         return DateRange(start=day, end=day, exact_day=True)
     if meaning == "recent":
         return DateRange(start=today - timedelta(days=_RECENT_DAYS - 1), end=today, exact_day=False)
+    if meaning == "previous-year":
+        start, end = _period(today - _step("year", 1), "year")
+        return DateRange(start=start, end=end, exact_day=False)
     if meaning in ("ago", "rolling"):
         count, unit = _amount(m)
         if not 1 <= count <= 5000:
@@ -463,9 +604,19 @@ def _atom_range(atom: _Atom, today: date) -> DateRange:
 # English words before a date that belong to it. For a weak atom only some count as a marker:
 # "in 2022" is a year, "for 2022" or "by 2022" might be a target.
 _PREFIX = re.compile(
-    r"\b(?P<word>as\s+of|in|on|during|throughout|since|from|after|between|for|over|within)\s+$",
+    r"\b(?P<word>as\s+of|in|on|during|throughout|since|from|after|between|for|over|within"
+    r"|в|у|во|протягом|впродовж|в\s+течение|на\s+протяжении|між|между|з|із|зі|с|со|від|от"
+    r"|починаючи\s+з|начиная\s+с|після|после)\s+$",
     re.I,
 )
+# Ukrainian and Russian markers, as the English ones they mean.
+_CYR_MARKERS = {
+    "в": "in", "у": "in", "во": "in", "протягом": "during", "впродовж": "during",
+    "в течение": "during", "на протяжении": "during", "між": "between", "между": "between",
+    "з": "since", "із": "since", "зі": "since", "с": "since", "со": "since", "від": "since",
+    "от": "since", "починаючи з": "since", "начиная с": "since", "після": "after",
+    "после": "after",
+}  # fmt: skip
 _WEAK_MARKERS = {"in", "during", "throughout", "since", "from", "after", "between"}
 # Korean particles after a date; never when a Hangul letter follows ("3월 중순", "의회").
 _SUFFIX = re.compile(
@@ -475,7 +626,8 @@ _SUFFIX = re.compile(
 _SINCE = {"since", "after", "이후", "이후로", "이래", "이래로", "부터", "부터는"}
 # What may stand between the two halves of a range. "and" needs "between" before the first.
 _CONNECTOR = re.compile(
-    r"^\s*(?:-|–|—|~|〜|to|until|till|through|thru|and|부터|에서|와|과)\s*(?:~\s*)?$", re.I
+    r"^\s*(?:-|–|—|~|〜|to|until|till|through|thru|and|부터|에서|와|과|по|до|і|й|та|и)\s*(?:~\s*)?$",
+    re.I,
 )
 
 
@@ -500,7 +652,8 @@ def _prefix(text: str, start: int) -> tuple[int, str | None]:
     m = _PREFIX.search(text, 0, start)
     if m is None:
         return start, None
-    return m.start(), re.sub(r"\s+", " ", m["word"].lower())
+    word = re.sub(r"\s+", " ", m["word"].lower())
+    return m.start(), _CYR_MARKERS.get(word, word)
 
 
 def _suffix(text: str, end: int) -> tuple[int, str | None]:
@@ -521,7 +674,7 @@ def _linked(text: str, a: _Atom, b: _Atom, a_marker: str | None) -> bool:
     if m is None:
         return False
     word = gap.strip().lower().rstrip("~").strip()
-    if word == "and":
+    if word in ("and", "і", "й", "та", "и"):
         return a_marker == "between"
     if word in ("와", "과"):  # "A와 B 사이": only with 사이 after B
         return text[b.end :].lstrip().startswith("사이")
@@ -551,7 +704,7 @@ def _expressions(text: str, atoms: list[_Atom], today: date) -> list[_Expression
         except (ValueError, OverflowError):
             out.append(_Expression(start, end, None, invalid=True))
             continue
-        if marker in _SINCE or particle in _SINCE:
+        if atom.kind != "pair" and (marker in _SINCE or particle in _SINCE):
             # "since January 2024", "2024년 1월 이후/부터": from then up to the newest report.
             begin = rng.end + timedelta(days=1) if marker == "after" else rng.start
             rng = DateRange(start=begin, end=max(today, begin), exact_day=False)
@@ -589,6 +742,7 @@ def parse_dates(text: str, today: date) -> DateQuery:
         _numeric_atoms(text)
         + _korean_atoms(text)
         + _english_atoms(text)
+        + _cyrillic_atoms(text)
         + _relative_atoms(text, today)
     )
     expressions = _expressions(text, _select(candidates), today)

@@ -7,8 +7,11 @@ script leaves a real choice:
 
 * Hangul anywhere -> Korean (Korean questions routinely carry English names: "HIMARS 관련 소식").
 * Kana -> Japanese. Han only -> lingua between ja and zh (the hint settles a tie).
-* Cyrillic words (at least as many as Latin ones) -> lingua between uk and ru, with the letters
-  that only one of them has (і ї є ґ / ы э ъ ё) as a strong prior.
+* Cyrillic words (at least as many as Latin ones) -> Ukrainian or Russian by the words that
+  only one of them has: letters (і ї є ґ / ы э ъ ё), the most common function words ("що",
+  "де", "чи" / "что", "где", "и"), and words only one of the two pymorphy3 dictionaries knows
+  ("сталося", "було" / "произошло", "было"). The majority decides ("Что произошло в Київі?" is
+  Russian); with no majority, lingua with the letters as a strong prior and the hint.
 * Latin -> English unless lingua is confident of another language, measured in a way that
   names cannot fake (see `_decide_latin`).
 * Nothing to read (empty, emoji, digits, punctuation) -> the hint (Telegram's language_code
@@ -25,6 +28,7 @@ from collections.abc import Sequence
 from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
 from lingua import LanguageDetector as LinguaDetector
 
+from retrieval import morphology
 from store.memory import release_freed_memory
 
 DEFAULT_LANGUAGES: tuple[str, ...] = ("en", "ko", "uk", "ru", "de", "fr", "es", "pl", "ja", "zh")
@@ -49,6 +53,10 @@ _HAN_LANGUAGES = frozenset({"ja", "zh"})
 
 _UK_ONLY = frozenset("іїєґІЇЄҐ")
 _RU_ONLY = frozenset("ыэъёЫЭЪЁ")
+# Frequent words written the same way in both scripts that are common in one language only
+# (both dictionaries list them, the other as a rare or dialect word).
+_UK_WORDS = frozenset("де чи та як коли з із зі й є але або зараз".split())
+_RU_WORDS = frozenset("и с со ли где как когда это был была было были но или сейчас".split())
 
 # "/topic", "/topic@reportbot": Telegram bot commands are not part of the question.
 _COMMAND = re.compile(r"^\s*/[A-Za-z0-9_]+(?:@[A-Za-z0-9_]+)?")
@@ -110,6 +118,22 @@ def _is_designation(word: str) -> bool:
         return True
     letters = [ch for ch in word if ch.isalpha()]
     return len(letters) >= 2 and all(ch.isupper() for ch in letters)
+
+
+def _word_vote(word: str) -> str | None:
+    """uk or ru when one Cyrillic word is written the way only one of them writes."""
+    letters = set(word)
+    if letters & _UK_ONLY:
+        return None if letters & _RU_ONLY else "uk"
+    if letters & _RU_ONLY:
+        return "ru"
+    low = word.lower()
+    if low in _UK_WORDS:
+        return "uk"
+    if low in _RU_WORDS:
+        return "ru"
+    known = [lang for lang in morphology.LANGUAGES if morphology.known(low, lang)]
+    return known[0] if len(known) == 1 else None
 
 
 def normalize_hint(hint: str | None) -> str | None:
@@ -212,6 +236,11 @@ class LanguageDetector:
     def _decide_cyrillic(self, words: list[str], hint: str | None) -> str:
         # Only the Cyrillic words: a Latin acronym ("Что с HIMARS") would drag lingua elsewhere.
         cyrillic = [w for w in words if _script_of_word(w) == "cyrillic"]
+        if "uk" in self.languages and "ru" in self.languages:
+            votes = [_word_vote(w) for w in cyrillic]
+            uk_votes, ru_votes = votes.count("uk"), votes.count("ru")
+            if uk_votes != ru_votes:
+                return "uk" if uk_votes > ru_votes else "ru"
         conf = self._confidences(" ".join(cyrillic), "cyrillic")
         uk, ru = conf.get("uk", 0.0), conf.get("ru", 0.0)
         letters = set("".join(cyrillic))

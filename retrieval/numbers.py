@@ -47,6 +47,46 @@ def korean_numbers(text: str) -> list[KoreanNumber]:
     return found
 
 
+# Ukrainian and Russian write "16 тисяч", "1,7 млрд", "300 тыс.": digits (a decimal comma) and
+# a scale word in any of its cases.
+_CYRILLIC_SCALE = (
+    (10**3, r"тис\.?|тисяч[аіиеоуюмх]*|тыс\.?|тысяч[аиеоуюмх]*"),
+    (10**6, r"млн\.?|мільйон\w*|миллион\w*"),
+    (10**9, r"млрд\.?|мільярд\w*|миллиард\w*"),
+    (10**12, r"трлн\.?|трильйон\w*|триллион\w*"),
+)
+_CYRILLIC_NUMBER = re.compile(
+    r"(?<![\d.,])(?P<digits>\d+(?:[.,]\d+)?)\s?(?P<scale>"
+    + "|".join(f"(?:{words})" for _, words in _CYRILLIC_SCALE)
+    + r")(?![а-яіїєґё])",
+    re.IGNORECASE,
+)
+
+
+def cyrillic_numbers(text: str) -> list[KoreanNumber]:
+    """Numbers with a Ukrainian or Russian scale word ("16 тисяч", "1,7 млрд доларів") in
+    `text`, in order, with the forms English reports write them in."""
+    found = []
+    for match in _CYRILLIC_NUMBER.finditer(text):
+        scale = match.group("scale").lower()
+        multiplier = next(
+            size for size, words in _CYRILLIC_SCALE if re.fullmatch(words, scale, re.IGNORECASE)
+        )
+        digits = match.group("digits")
+        # A comma is the decimal separator ("1,7"), unless three digits follow ("16,000").
+        whole, _, part = digits.replace(".", ",").partition(",")
+        number = Decimal(whole + part) if len(part) == 3 else Decimal(f"{whole}.{part or 0}")
+        value = number * multiplier
+        if value > 0:
+            found.append(KoreanNumber(match.group(0).strip(), value, english_forms(value)))
+    return found
+
+
+def written_numbers(text: str) -> list[KoreanNumber]:
+    """`korean_numbers` and `cyrillic_numbers` of `text`."""
+    return korean_numbers(text) + cyrillic_numbers(text)
+
+
 def english_forms(value: Decimal) -> tuple[str, ...]:
     """16000 -> ("16,000",); 1.7e9 -> ("1.7 billion",); 3e6 -> ("3 million", "3,000,000")."""
     forms = []

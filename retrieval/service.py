@@ -13,14 +13,15 @@ from datetime import date
 import numpy as np
 from dateutil.relativedelta import relativedelta
 
+from retrieval import morphology
 from retrieval.catalog import Catalog, TakeawayView
 from retrieval.dates import DateRange, parse_dates
-from retrieval.gazetteer import Gazetteer, GazetteerEntry
+from retrieval.gazetteer import CYRILLIC_WORD, Gazetteer, GazetteerEntry
 from retrieval.language import LanguageDetector
 from retrieval.lexical import PartitionedLexicalIndex
 from retrieval.mentions import MentionIndex
 from retrieval.models import Answer, Peak, Result, StoreStats, Timeline
-from retrieval.numbers import KoreanNumber, korean_numbers
+from retrieval.numbers import KoreanNumber, written_numbers
 from retrieval.search import Hit, HybridSearcher
 from retrieval.timeline import busiest, week_of, weekly_counts
 from retrieval.tokenize import Tokenizer
@@ -37,6 +38,15 @@ GENERIC_QUESTION = (
     "key takeaways takeaway summary summarize report reports assessment what happened happen "
     "news update updates show tell me give list the of on for in from about was were is are "
     "핵심 요점 요약 보고서 보고 정리 무슨 일 있었 있었어 있었나 뭐 뭐야 알려줘 알려 주세요 내용 소식 평가"
+)
+# The same in Ukrainian and in Russian, tokenised apart (their lemmas depend on the language).
+GENERIC_QUESTION_UK = (
+    "головні висновки висновок звіт звіти підсумок огляд зведення що сталося відбулося було "
+    "новини новина розкажи покажи дай перелік оцінка про за який яка які"
+)
+GENERIC_QUESTION_RU = (
+    "главные выводы вывод отчёт отчет отчеты сводка обзор итоги что произошло случилось было "
+    "новости новость расскажи покажи дай перечень оценка о про за какой какая какие"
 )
 # Takeaways this similar (cosine of their embeddings) and this close in time are "the same
 # takeaway, repeated". e5 puts different events of one kind above 0.95 ("unsuccessful assaults
@@ -59,6 +69,9 @@ OUTSIDE_SLOTS = 2
 OUTSIDE_RANK = 3
 EXTRA_EVIDENCE = 0.15
 PHONETIC_MIN = 0.75
+# Ukrainian and Russian words this long or longer may be names the gazetteer lacks.
+CYRILLIC_NAME_MIN = 4
+CYRILLIC_PHONETIC_MIN = 0.85
 # Seconds between two reloads while another process commits (a long ingest commits report
 # after report); a reload of the whole corpus takes 1-3 s.
 RELOAD_AT_MOST_EVERY = 10.0
@@ -111,7 +124,11 @@ class ReportQA:
         self.detector = detector
         self.tokenizer = tokenizer
         self.max_results = max_results
-        self._generic = set(tokenizer.tokens(GENERIC_QUESTION))
+        self._generic = {
+            token
+            for text in (GENERIC_QUESTION, GENERIC_QUESTION_UK, GENERIC_QUESTION_RU)
+            for token in tokenizer.tokens(text)
+        }
         self._lock = threading.Lock()
         self._refresh_lock = threading.RLock()  # one reload at a time
         self._generation: Generation = None  # the store's generation the state was loaded at
@@ -221,7 +238,7 @@ class ReportQA:
         return [u for u in units if names_one(u)]
 
     def _understand(self, query: str) -> SearchRequest:
-        entries, numbers = self.gazetteer.find(query), korean_numbers(query)
+        entries, numbers = self.gazetteer.find(query), written_numbers(query)
         concepts = self._concepts(query, entries, numbers)
         expansions = list(dict.fromkeys(form for group in concepts for form in group))
         hints = self._hints(query, entries, numbers)
@@ -395,13 +412,13 @@ class ReportQA:
 
     def concepts(self, text: str) -> list[list[str]]:
         """`expand`, grouped by what each form names: one group per gazetteer entry (all its
-        forms), one per sound-alike name, one per Korean number ("1만6천" and "16,000")."""
-        return self._concepts(text, self.gazetteer.find(text), korean_numbers(text))
+        forms), one per sound-alike name, one per Korean, Ukrainian or Russian number ("1만6천", "16 тисяч" and "16,000")."""
+        return self._concepts(text, self.gazetteer.find(text), written_numbers(text))
 
     def dense_hints(self, text: str) -> list[str]:
         """What to add to the text before embedding it: one English name per thing it mentions.
         Every spelling in every language (as lexical search gets) would drown the question."""
-        return self._hints(text, self.gazetteer.find(text), korean_numbers(text))
+        return self._hints(text, self.gazetteer.find(text), written_numbers(text))
 
     def _concepts(
         self, text: str, entries: list[GazetteerEntry], numbers: list[KoreanNumber]
@@ -419,6 +436,53 @@ class ReportQA:
         return list(dict.fromkeys(english + [n.forms[0] for n in numbers]))
 
     def _sounds_alike(self, text: str, forms: list[str]) -> list[str]:
+        found = self._sounds_alike_hangul(text, forms)
+        for name in self._sounds_alike_cyrillic(text, forms):
+            if name not in found:
+                found.append(name)
+        return found
+
+    def _sounds_alike_cyrillic(self, text: str, forms: list[str]) -> list[str]:
+        """Corpus names that a Ukrainian or Russian name the gazetteer lacks transliterates:
+        "під Стахановим" -> Stakhanov. Only words written as names (capitalised, after the
+        first word or read as a name by a dictionary) or that neither dictionary knows; each as
+        written, then in its dictionary forms (as a name, when a dictionary reads it as one).
+        Cyrillic transliterates almost letter for letter, hence a stricter score than Hangul's
+        ("Україна" is not the town of Ukrainka)."""
+        found: list[str] = []
+        covered = [(start, end) for start, end, _ in self.gazetteer.find_spans(text)]
+        for i, match in enumerate(CYRILLIC_WORD.finditer(text)):
+            word = match.group()
+            if len(word) < CYRILLIC_NAME_MIN or any(
+                start <= match.start() < end for start, end in covered
+            ):
+                continue
+            if not self._maybe_a_name(word, first=i == 0) or self._is_generic(word):
+                continue
+            spellings = [morphology.fold(word)]
+            spellings += [morphology.name_lemma(word, lang) for lang in morphology.LANGUAGES]
+            best: tuple[str, float] | None = None
+            for spelling in dict.fromkeys(spellings):
+                for name, score in self.names.match_cyrillic(
+                    spelling, limit=1, min_score=CYRILLIC_PHONETIC_MIN
+                ):
+                    if best is None or score > best[1]:
+                        best = (name, score)
+            if best is not None and best[0] not in forms and best[0] not in found:
+                found.append(best[0])
+        return found
+
+    @staticmethod
+    def _maybe_a_name(word: str, first: bool) -> bool:
+        if not any(morphology.known(word, lang) for lang in morphology.LANGUAGES):
+            return True
+        if not word[:1].isupper():
+            return False
+        return not first or any(
+            morphology.reads_as_name(word, lang) for lang in morphology.LANGUAGES
+        )
+
+    def _sounds_alike_hangul(self, text: str, forms: list[str]) -> list[str]:
         found: list[str] = []
         known = " ".join(forms)
         for word in HANGUL.findall(text):

@@ -11,8 +11,12 @@ word happens on both sides. The rules, in short:
   the form without a glued particle or an administrative/military suffix (주, 시, 군, 구, 강,
   해, 측, 궁): "벨고로드주에서" gives "벨고로드주" and "벨고로드".
 * Latin-script words are lower-cased and Snowball-stemmed (English) after a small stopword
-  list; Cyrillic words are lower-cased and Russian-stemmed (Snowball has no Ukrainian stemmer;
-  words with Ukrainian-only letters are kept unstemmed).
+  list. Cyrillic words become their lemmas (retrieval.morphology, pymorphy3): "Авдіївки",
+  "Авдіївці" -> "авдіївка", "мостом" -> "мост". A word with letters only Ukrainian has
+  (і ї є ґ) is read as Ukrainian, one with letters only Russian has (ы э ъ ё) as Russian; any
+  other in the language of its text (the same evidence counted over the text's words, plus
+  words only one dictionary knows: "що", "заявил"); when the text does not tell, it yields
+  the lemma of each language (one term when they agree).
 * Identifiers are kept whole and in parts: "Il-76" -> il-76, il76, il, 76; "234th" -> 234th,
   234; "$1.7" -> 1.7; "1,000" -> 1000; "U.S." and the all-caps "US" -> u.s.
 * Curly quotes, odd hyphens and full-width forms are normalised; "Putin’s" -> putin.
@@ -32,9 +36,11 @@ from collections.abc import Iterable, Sequence
 import Stemmer
 from kiwipiepy import Kiwi
 
+from retrieval import morphology
+
 # Bump when the token stream changes: saved lexical indexes record it and refuse to load
 # tokens made by another version.
-TOKENIZER_VERSION = 2
+TOKENIZER_VERSION = 3
 
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
 
@@ -50,6 +56,7 @@ _DECIMAL = re.compile(r"^\d+(?:\.\d+)+$")
 _INITIALS = re.compile(r"^(?:[a-z]\.)+[a-z]$")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _UKRAINIAN_ONLY = re.compile(r"[іїєґІЇЄҐ]")
+_RUSSIAN_ONLY = re.compile(r"[ыэъёЫЭЪЁ]")
 _LATIN_LETTER = re.compile(r"[A-Za-z\u00c0-\u024f]")
 
 _TRANSLATE = str.maketrans(
@@ -87,10 +94,17 @@ _EN_STOPWORDS = frozenset(
     what when where which while who whom why with would you your yours yourself yourselves s t
     also its however whether amid via within without""".split()
 )
-# Cyrillic function words (Russian and Ukrainian) that would otherwise match everything.
+# Cyrillic function words (Russian and Ukrainian) that would otherwise match everything; a
+# word is dropped when it or its lemma is one ("якого" -> "який").
 _CYR_STOPWORDS = frozenset(
     """и в во на с со к ко о об от по за из у не что как а но же бы ли то это
-    і й та в у на з із зі до від по за що як а але не це""".split()
+    і й та в у на з із зі до від по за що як а але не це
+    где когда кто почему зачем какой каков который чей сколько или ни да нет был быть есть
+    этот тот такой там тут здесь для при про под над между через около после перед без же ведь
+    мы вы он она они оно я ты его её их свой весь сам уже ещё еще только также тоже так
+    де коли хто чому навіщо який котрий чий скільки або чи ні так був бути є цей той такий
+    там тут для при про під над між через біля після перед без адже ми ви він вона вони воно
+    я ти його її їх свій весь сам вже ще лише тільки також теж""".split()
 )
 
 # Kiwi tags kept as tokens (irregular-conjugation variants such as VV-I are matched on the
@@ -127,10 +141,9 @@ class Tokenizer:
         # Kiwi loads part of its model on the first call (~1.4 s); pay that here, not on a query.
         self._kiwi.tokenize("러시아군이 진격했다.")
         self._en = Stemmer.Stemmer("english")
-        self._ru = Stemmer.Stemmer("russian")
         # PyStemmer objects are not thread-safe; the cache makes the lock rarely taken.
         self._stem_lock = threading.Lock()
-        self._stem_cache: dict[str, str] = {}
+        self._stem_cache: dict[tuple[str, str | None], list[str]] = {}
 
     # ----------------------------------------------------------------- public API
 
@@ -210,13 +223,14 @@ class Tokenizer:
 
     def _other_terms(self, text: str) -> list[tuple[int, str]]:
         terms: list[tuple[int, str]] = []
+        cyrillic = _cyrillic_language(text) if _CYRILLIC.search(text) else None
         for match in _WORD.finditer(text):
             start = match.start()
-            for term in self._word_terms(match.group()):
+            for term in self._word_terms(match.group(), cyrillic):
                 terms.append((start, term))
         return terms
 
-    def _word_terms(self, word: str) -> list[str]:
+    def _word_terms(self, word: str, cyrillic: str | None = None) -> list[str]:
         if word == "US":
             return ["u.s"]
         low = word.lower()
@@ -230,7 +244,7 @@ class Tokenizer:
             if not low:
                 return []
         if not _JOINER.search(low):
-            return self._simple(low)
+            return self._simple(low, cyrillic)
         if _THOUSANDS.match(low):
             return [low.replace(",", "")]
         if _DECIMAL.match(low):
@@ -244,10 +258,10 @@ class Tokenizer:
             if any(c.isdigit() for c in low):
                 out.append("".join(parts))  # il-76 -> il76, so "Il76" finds "Il-76"
         for part in parts:
-            out.extend(self._simple(part))
+            out.extend(self._simple(part, cyrillic))
         return out
 
-    def _simple(self, word: str) -> list[str]:
+    def _simple(self, word: str, cyrillic: str | None = None) -> list[str]:
         """One run of letters/digits (lower-cased, no joiners)."""
         if word.isdigit():
             return [word]
@@ -258,22 +272,63 @@ class Tokenizer:
             return [word]
         if word in _EN_STOPWORDS or word in _CYR_STOPWORDS:
             return []
-        return [self._stem(word)]
+        return self._stem(word, cyrillic)
 
-    def _stem(self, word: str) -> str:
-        cached = self._stem_cache.get(word)
+    def _stem(self, word: str, cyrillic: str | None = None) -> list[str]:
+        key = (word, cyrillic)
+        cached = self._stem_cache.get(key)
         if cached is not None:
             return cached
-        with self._stem_lock:
-            if _CYRILLIC.search(word):
-                stem = word if _UKRAINIAN_ONLY.search(word) else self._ru.stemWord(word)
-            elif _LATIN_LETTER.search(word):
-                stem = self._en.stemWord(word)
-            else:
-                stem = word
+        if _CYRILLIC.search(word):
+            stems = _cyrillic_lemmas(word, cyrillic)
+        else:
+            with self._stem_lock:
+                stems = [self._en.stemWord(word)] if _LATIN_LETTER.search(word) else [word]
         if len(self._stem_cache) < 500_000:
-            self._stem_cache[word] = stem
-        return stem
+            self._stem_cache[key] = stems
+        return stems
+
+
+def _word_language(word: str) -> str | None:
+    """uk or ru when a Cyrillic word says which by its letters, else None."""
+    if _UKRAINIAN_ONLY.search(word):
+        return None if _RUSSIAN_ONLY.search(word) else "uk"
+    return "ru" if _RUSSIAN_ONLY.search(word) else None
+
+
+def _cyrillic_language(text: str) -> str | None:
+    """uk or ru when the text's Cyrillic words say which (letters, then words only one
+    dictionary knows), by majority; None on a tie."""
+    votes = {"uk": 0, "ru": 0}
+    for match in _WORD.finditer(text):
+        word = match.group().lower()
+        if not _CYRILLIC.search(word):
+            continue
+        lang = _word_language(word)
+        if lang is None:
+            known = [code for code in morphology.LANGUAGES if morphology.known(word, code)]
+            lang = known[0] if len(known) == 1 else None
+        if lang is not None:
+            votes[lang] += 1
+    if votes["uk"] == votes["ru"]:
+        return None
+    return "uk" if votes["uk"] > votes["ru"] else "ru"
+
+
+def _cyrillic_lemmas(word: str, text_language: str | None) -> list[str]:
+    """The lemma(s) of a lower-case Cyrillic word: Ukrainian or Russian by its letters, else in
+    the text's language, else by which dictionary knows it, else both; [] for a function
+    word."""
+    lang = _word_language(word) or text_language
+    if lang is not None:
+        langs: tuple[str, ...] = (lang,)
+    else:
+        known = tuple(code for code in morphology.LANGUAGES if morphology.known(word, code))
+        langs = known if len(known) == 1 else morphology.LANGUAGES
+    out = [morphology.lemma(word, code) for code in langs]
+    if any(lemma in _CYR_STOPWORDS for lemma in out):
+        return []
+    return list(dict.fromkeys(out))
 
 
 def _variants(noun: str) -> list[str]:

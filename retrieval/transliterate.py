@@ -34,7 +34,7 @@ import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-__all__ = ["romanize", "proper_nouns", "match_hangul_name", "NameIndex"]
+__all__ = ["romanize", "cyrillic_to_latin", "proper_nouns", "match_hangul_name", "NameIndex"]
 
 _BASE = 0xAC00
 _LAST = 0xD7A3
@@ -254,6 +254,32 @@ def _key(simple: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
+# Cyrillic -> Latin: the Ukrainian national system (ISW's spelling of Ukrainian places) and the
+# BGN-like one ISW uses for Russian names. Only letters that differ between them get two.
+
+_CYRILLIC_LATIN: dict[str, tuple[str, ...]] = {
+    "а": ("a",), "б": ("b",), "в": ("v",), "г": ("h", "g"), "ґ": ("g",), "д": ("d",),
+    "е": ("e",), "є": ("ie", "ye"), "ж": ("zh",), "з": ("z",), "и": ("y", "i"),
+    "і": ("i",), "ї": ("i", "yi"), "й": ("i", "y"), "к": ("k",), "л": ("l",), "м": ("m",),
+    "н": ("n",), "о": ("o",), "п": ("p",), "р": ("r",), "с": ("s",), "т": ("t",), "у": ("u",),
+    "ф": ("f",), "х": ("kh",), "ц": ("ts",), "ч": ("ch",), "ш": ("sh",), "щ": ("shch",),
+    "ь": ("",), "ъ": ("",), "ы": ("y",), "э": ("e",), "ю": ("iu", "yu"), "я": ("ia", "ya"),
+    "ё": ("e", "yo"), "'": ("",), "’": ("",), "ʼ": ("",), "-": ("-",),
+}  # fmt: skip
+
+
+def cyrillic_to_latin(word: str) -> list[str]:
+    """Latin spellings of a Cyrillic word: the first option of every letter (Ukrainian
+    style), and the second where a letter has one (Russian style)."""
+    low = word.lower()
+    if low.startswith("е"):  # Russian writes a word-initial е as "ye" (Yevgeny)
+        low = "йе" + low[1:]
+    first = "".join(_CYRILLIC_LATIN.get(ch, (ch,))[0] for ch in low)
+    second = "".join(_CYRILLIC_LATIN.get(ch, (ch,))[-1] for ch in low)
+    return list(dict.fromkeys([first, second]))
+
+
+# ---------------------------------------------------------------------------------------------
 # Proper nouns from English text.
 
 _MONTHS = (
@@ -369,9 +395,22 @@ class NameIndex:
 
     def match(self, hangul: str, limit: int = 3, min_score: float = 0.6) -> list[tuple[str, float]]:
         """Best names for a Hangul word, (name, score in [0, 1]) best first."""
+        return self.match_spellings(romanize(hangul), limit, min_score)
+
+    def match_cyrillic(
+        self, word: str, limit: int = 3, min_score: float = 0.6
+    ) -> list[tuple[str, float]]:
+        """Best names for a Ukrainian or Russian word (in its dictionary form), scored as
+        `match` scores Hangul: "Стаханов" -> Stakhanov, "Горлівка" -> Horlivka."""
+        return self.match_spellings(cyrillic_to_latin(word), limit, min_score)
+
+    def match_spellings(
+        self, spellings: Iterable[str], limit: int = 3, min_score: float = 0.6
+    ) -> list[tuple[str, float]]:
+        """Best names for any of these Latin spellings of one word, most plausible first."""
         if not self.names or limit <= 0:
             return []
-        variants = list(dict.fromkeys(_simplify(v) for v in romanize(hangul)))
+        variants = list(dict.fromkeys(_simplify(v) for v in spellings))
         variants = [v for v in variants if v]
         if not variants:
             return []

@@ -167,9 +167,16 @@ def joined_modulo_breaks(pages: list[str], whole: str) -> bool:
 # ---- conversation -----------------------------------------------------------------------------
 
 
-async def test_command_menu_set_at_startup_in_english_and_korean(app, api):
+async def test_command_menu_set_at_startup_in_english_korean_ukrainian_and_russian(app, api):
     default = api.commands[('{"type": "default"}', "")]
     korean = api.commands[('{"type": "default"}', "ko")]
+    for lang in ("uk", "ru"):
+        menu = api.commands[('{"type": "default"}', lang)]
+        assert [c["command"] for c in menu] == [c["command"] for c in default]
+        assert [c["description"] for c in menu] == [
+            label(lang, f"cmd_{c['command']}") for c in default
+        ]
+        assert menu[0]["description"] != default[0]["description"]
     assert [c["command"] for c in default] == [
         "latest",
         "topic",

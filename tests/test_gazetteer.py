@@ -395,6 +395,9 @@ def test_glossary_is_valid_and_does_not_shadow_names():
     for item in _raw(GLOSSARY):
         entry = GazetteerEntry.model_validate(item)
         assert entry.type == "term" and entry.en and entry.ko, entry.id
+        assert entry.uk and entry.ru, entry.id  # every term in Ukrainian and Russian too
+        for form in [*entry.uk, *entry.ru]:
+            assert not re.search(r"[A-Za-z]", form), (entry.id, form)  # no Latin look-alikes
         for form in entry.forms():
             key = form.casefold()
             assert key not in names, f"{form} is already a name"
@@ -440,3 +443,123 @@ def test_glossary_leaves_compounds_that_only_start_alike(gaz):
 )
 def test_glossary_leaves_words_that_only_look_alike(question, english):
     assert english not in Gazetteer.load().expand(question)
+
+
+@pytest.mark.parametrize(
+    ("question", "english"),
+    [
+        # Ukrainian and Russian words, in the cases a question puts them in.
+        ("Коли командування наказало захисникам «Азовсталі» здатися?", "surrender"),
+        ("Обстріли Харкова", "shelling"),
+        ("Масовані обстріли енергетики", "energy"),
+        ("Росія оголосила мобілізацію", "announced"),
+        ("Наступ на Вугледар", "offensive"),
+        ("наступление на Угледар", "offensive"),
+        ("Какие потери понесла армия под Бахмутом?", "losses"),
+        ("Когда Россия отступила из Херсона?", "withdrawal"),
+        ("Чи звільнили Херсон?", "liberated"),
+        ("Що казав Кремль про переговори?", "negotiations"),
+        ("Что Кремль говорил о переговорах?", "negotiations"),
+        ("обмін полоненими", "prisoner exchange"),
+        ("обмен пленными", "prisoner exchange"),
+        ("удари по нафтопереробних заводах", "oil refinery"),
+        ("удары по нефтеперерабатывающим заводам", "oil refinery"),
+        ("ухилянти від мобілізації", "draft evasion"),
+        ("прихованої мобілізації", "covert mobilization"),
+        ("з понтонним мостом", "pontoon bridge"),
+        ("атаки дронів на Москву", "drone attack"),
+        ("атаки беспилотников", "drone attack"),
+    ],
+)
+def test_glossary_expands_ukrainian_and_russian_words_to_english(question, english):
+    assert english in _names_and_glossary().expand(question)
+
+
+@pytest.mark.parametrize(
+    ("question", "english"),
+    [
+        ("особовий склад бригади", "ammunition depot"),  # склад (staff), not склад (depot)
+        ("часть вопросов", "units"),  # часть (a part), not a military unit
+    ],
+)
+def test_glossary_leaves_ukrainian_and_russian_words_that_only_look_alike(question, english):
+    assert english not in _names_and_glossary().expand(question)
+
+
+@cache
+def _names_and_glossary() -> Gazetteer:
+    return Gazetteer.load()
+
+
+# --- Ukrainian and Russian inflection ----------------------------------------------------------
+
+# Every case of a few places and people: nominative, genitive, dative, accusative,
+# instrumental, locative (and the Ukrainian vocative where it differs).
+INFLECTED = [
+    ("avdiivka", "Авдіївка Авдіївки Авдіївці Авдіївку Авдіївкою Авдіївко"),
+    ("avdiivka", "Авдеевка Авдеевки Авдеевке Авдеевку Авдеевкой Авдеевкою"),
+    ("bakhmut", "Бахмут Бахмута Бахмуту Бахмутом Бахмуті"),
+    ("bakhmut", "Артемовск Артемовска Артемовску Артемовском Артемовске"),
+    ("kherson", "Херсон Херсона Херсону Херсоном Херсоні Херсоне"),
+    ("kyiv", "Київ Києва Києву Києвом Києві Киев Киева Киеву Киевом Киеве"),
+    ("kharkiv", "Харків Харкова Харкову Харковом Харкові Харьков Харькова Харькову Харьковом"),
+    ("chasiv_yar", "Часів Яр|Часового Яру|Часовому Яру|Часовим Яром|Часів Яром|Часов Яр"),
+    ("zelensky", "Зеленський Зеленського Зеленському Зеленським Зеленський Зеленский Зеленского"),
+    ("zelensky", "Зеленскому Зеленским Зеленском"),
+    ("prigozhin", "Пригожин Пригожина Пригожину Пригожиним Пригожині Пригожине"),
+    ("putin", "Путін Путіна Путіну Путіним Путіні Путин Путина Путину Путиным Путине"),
+    ("surovikin", "Суровікін Суровікіна Суровікіну Суровікіним Суровикин Суровикина Суровикиным"),
+    ("shoigu", "Шойгу"),
+]
+
+
+@pytest.mark.parametrize(
+    ("entry", "form"),
+    [
+        (entry, form)
+        for entry, forms in INFLECTED
+        for form in (forms.split("|") if "|" in forms else forms.split())
+    ],
+)
+def test_ukrainian_and_russian_names_in_every_case(gaz, entry, form):
+    assert ids(gaz, f"що там {form}?") == [entry]
+
+
+@pytest.mark.parametrize(
+    ("text", "entry"),
+    [
+        ("Що сталося біля Авдіївки?", "avdiivka"),
+        ("Что произошло с Крымским мостом?", "kerch_strait_bridge"),
+        ("вибух на Кримському мосту", "kerch_strait_bridge"),
+        ("Коли потопили крейсер «Москва»?", "moskva_cruiser"),  # across quotes
+        ("захисникам «Азовсталі»", "azovstal"),
+        ("на Покровському напрямку", "pokrovsk"),  # a place by its adjective
+        ("на бахмутском направлении", "bakhmut"),
+        ("Куп’янський напрямок", "kupyansk"),
+        ("іранських дронів", "iran"),
+        ("обстріли на Херсонщині", "kherson_oblast"),  # the region's own name
+        ("на Донетчине", "donetsk_oblast"),
+        ("у Херсонській області", "kherson_oblast"),
+    ],
+)
+def test_ukrainian_and_russian_names_inflected_in_questions(gaz, text, entry):
+    assert entry in ids(gaz, text)
+
+
+@pytest.mark.parametrize(
+    ("text", "entry"),
+    [
+        ("українську дитину", "ukrainsk"),  # the adjective "Ukrainian", not the town
+        ("российской армии", "ukrainsk"),
+        ("сума грошей", "sumy"),  # a sum of money, not Sumy
+        ("Бахмутський напрямок", "bakhmutske"),  # Bakhmut's direction, not the village
+        ("на Покровському напрямку", "pokrovske"),
+    ],
+)
+def test_ukrainian_and_russian_words_that_only_share_a_lemma(gaz, text, entry):
+    assert entry not in ids(gaz, text)
+
+
+def test_a_village_named_by_an_adjective_matches_as_written(gaz):
+    assert ids(gaz, "Покровське") == ["pokrovske"]
+    assert ids(gaz, "Бахмутське") == ["bakhmutske"]

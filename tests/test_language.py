@@ -45,6 +45,24 @@ CASES = [
     ("Что произошло в Київі?", None, "ru"),  # a Ukrainian name inside a Russian sentence
     ("Бахмут", "ru-RU", "ru"),  # the same word in both: the client's language settles it
     ("Бахмут", "uk", "uk"),
+    # Short questions without a letter of their own: the words only one language uses.
+    ("Що з Бахмутом?", None, "uk"),
+    ("Что с Бахмутом?", None, "ru"),
+    ("Що з Бахмутом?", "ru", "uk"),
+    ("Что с Бахмутом?", "uk", "ru"),
+    ("Де Пригожин?", None, "uk"),
+    ("Где Пригожин?", None, "ru"),
+    ("Що нового?", None, "uk"),
+    ("Что нового?", None, "ru"),
+    ("Коли впав Бахмут?", None, "uk"),
+    ("Когда пал Бахмут?", None, "ru"),
+    ("Як там Херсон?", None, "uk"),
+    ("Как там Херсон?", None, "ru"),
+    ("Хто такий Шойгу?", None, "uk"),
+    ("Кто такой Шойгу?", None, "ru"),
+    ("Чи звільнили Херсон?", None, "uk"),
+    ("Освободили ли Херсон?", None, "ru"),
+    ("Що було в Авдеевке?", None, "uk"),  # a Russian name inside a Ukrainian question
     # Other Latin-script languages, when lingua is sure.
     ("Was ist in Bachmut passiert?", None, "de"),
     ("Russische Truppen rücken bei Pokrowsk vor", None, "de"),
@@ -103,7 +121,11 @@ def test_models_load_only_for_the_scripts_questions_use():
     assert detector._detectors == {}
     assert detector.detect("What did the Kremlin say about the negotiations?") == "en"
     assert set(detector._detectors) == {"latin"}
+    # Words only Ukrainian writes settle it without lingua's Cyrillic models...
     assert detector.detect("Що сказав Кремль про переговори?") == "uk"
+    assert set(detector._detectors) == {"latin"}
+    # ...which a word both languages write ("Бахмут") needs.
+    assert detector.detect("Бахмут", "uk") == "uk"
     assert set(detector._detectors) == {"latin", "cyrillic"}
 
 

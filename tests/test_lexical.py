@@ -108,8 +108,33 @@ def test_tokenizer_latin_rules(tokenizer, text, expected):
 
 
 def test_tokenizer_cyrillic(tokenizer):
-    assert tokenizer.tokens("Путин заявил") == ["путин", "заяв"]
+    assert tokenizer.tokens("Путин заявил") == ["путин", "заявить"]
     assert tokenizer.tokens("Україна і Київ") == ["україна", "київ"]  # і: stopword
+
+
+@pytest.mark.parametrize(
+    ("inflected", "lemma"),
+    [
+        ("біля Авдіївки", "авдіївка"),
+        ("в Авдіївці", "авдіївка"),
+        ("за Авдіївку", "авдіївка"),
+        ("під Бахмутом", "бахмут"),
+        ("Крымским мостом", "мост"),
+        ("возле Авдеевки", "авдеевка"),
+        ("о мобилизации", "мобилизация"),
+        ("про мобілізацію", "мобілізація"),
+        ("обстрілами", "обстріл"),
+        ("обстрелов", "обстрел"),
+    ],
+)
+def test_tokenizer_ukrainian_and_russian_lemmas(tokenizer, inflected, lemma):
+    """Inflected words index as their lemma, so any case of a word finds any other."""
+    assert lemma in tokenizer.tokens(inflected)
+
+
+def test_tokenizer_cyrillic_function_words_dropped(tokenizer):
+    assert tokenizer.tokens("Що з Бахмутом?") == ["бахмут"]
+    assert tokenizer.tokens("Что с Бахмутом?") == ["бахмут"]
 
 
 def test_tokenizer_korean_content_morphemes(tokenizer):

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from retrieval.numbers import english_forms, korean_numbers
+from retrieval.numbers import cyrillic_numbers, english_forms, korean_numbers
 
 
 @pytest.mark.parametrize(
@@ -49,3 +49,27 @@ def test_a_korean_number_finds_the_passage_with_the_english_one(qa):
     question = "41만 명 계약"
     [(top, _), *_] = qa.lexical.search_concepts(question, qa.concepts(question), 5)
     assert "410,000" in qa.catalog.chunks[top].text
+
+
+@pytest.mark.parametrize(
+    ("text", "forms"),
+    [
+        ("16 тисяч військових", ("16,000",)),
+        ("близько 10 тисячами", ("10,000",)),
+        ("300 тыс. мобилизованных", ("300,000",)),
+        ("300 тысяч мобилизованных", ("300,000",)),
+        ("1,7 млрд доларів", ("1.7 billion", "1,700,000,000")),
+        ("2,5 мільйона", ("2.5 million", "2,500,000")),
+        ("5 млн", ("5 million", "5,000,000")),
+        ("1,5 миллиарда долларов", ("1.5 billion", "1,500,000,000")),
+    ],
+)
+def test_ukrainian_and_russian_numbers(text, forms):
+    found = cyrillic_numbers(text)
+    assert len(found) == 1
+    assert found[0].forms == forms
+
+
+@pytest.mark.parametrize("text", ["2022 року", "5 тисячоліть", "Бахмут", "16,000"])
+def test_ukrainian_and_russian_non_numbers(text):
+    assert cyrillic_numbers(text) == []

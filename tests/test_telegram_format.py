@@ -259,10 +259,43 @@ def test_property_split_escaped_text(text, limit):
         ("", "fr", "en"),
         ("도움", "en", "ko"),
         ("help", "ko", "en"),
+        ("", "uk", "uk"),
+        ("", "uk-UA", "uk"),
+        ("", "ru", "ru"),
+        ("", "ru-RU", "ru"),
+        ("довідка", "en", "uk"),
+        ("справка", "en", "ru"),
     ],
 )
 def test_help_lang(text, code, expected):
     assert help_lang(text, code) == expected
+
+
+@pytest.mark.parametrize("lang", ["ko", "uk", "ru"])
+def test_every_label_in_korean_ukrainian_and_russian(lang):
+    """No label falls back to English for the languages the bot is written for; the
+    placeholders are those of the English label."""
+    from string import Formatter
+
+    from bot.i18n import LABELS
+
+    for key, english in LABELS["en"].items():
+        text = LABELS[lang].get(key)
+        assert text is not None or not english, (lang, key)
+        if text:
+            fields = {f for _, f, _, _ in Formatter().parse(english) if f}
+            assert {f for _, f, _, _ in Formatter().parse(text) if f} == fields, (lang, key)
+
+
+@pytest.mark.parametrize(
+    ("lang", "example"),
+    [("uk", "Що сталося біля Авдіївки?"), ("ru", "Что произошло с Крымским мостом")],
+)
+def test_help_shows_a_question_in_the_readers_language(lang, example):
+    from bot.i18n import LABELS
+
+    assert example in LABELS[lang]["help"]
+    assert example in LABELS["en"]["help"]
 
 
 def test_user_lang_and_hints():

@@ -10,6 +10,7 @@ import pytest
 from retrieval.transliterate import (
     NameIndex,
     _simplify,
+    cyrillic_to_latin,
     match_hangul_name,
     proper_nouns,
     romanize,
@@ -283,3 +284,31 @@ def test_per_call_time(vocabulary: set[str]) -> None:
         f"\nvocabulary {len(big)} names: first call (builds the index) {first * 1000:.0f} ms, "
         f"then {per_call * 1000:.2f} ms per call"
     )
+
+
+# --- Ukrainian and Russian -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("word", "spelling"),
+    [
+        ("горлівка", "horlivka"),  # Ukrainian г -> h
+        ("белгород", "belgorod"),  # Russian г -> g
+        ("миколаїв", "mykolaiv"),
+        ("стаханов", "stakhanov"),
+        ("евгений", "yevgeniy"),  # a word-initial Russian е -> ye
+        ("щучин", "shchuchyn"),
+    ],
+)
+def test_cyrillic_to_latin(word, spelling):
+    assert spelling in cyrillic_to_latin(word)
+
+
+def test_match_cyrillic_finds_the_corpus_spelling():
+    names = NameIndex(["Stakhanov", "Horlivka", "Gerasimov", "Ukrainka", "Makiivka", "Bakhmut"])
+    assert names.match_cyrillic("стаханов", limit=1)[0][0] == "Stakhanov"
+    assert names.match_cyrillic("горлівка", limit=1)[0][0] == "Horlivka"
+    assert names.match_cyrillic("герасимов", limit=1)[0][0] == "Gerasimov"
+    assert names.match_cyrillic("макіївка", limit=1)[0][0] == "Makiivka"
+    # "Україна" (Ukraine) resembles the town of Ukrainka, but not as closely as a name does
+    assert names.match_cyrillic("україна", limit=1, min_score=0.85) == []
