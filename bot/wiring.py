@@ -73,6 +73,7 @@ def ingest_sample(
             select=lambda reports: newest(reports, settings.sample_newest),
         )
         summary.outcomes += rest.outcomes
+        summary.datasets += rest.datasets
     return summary
 
 

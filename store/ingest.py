@@ -125,10 +125,6 @@ class IngestSummary(BaseModel):
             "outcomes": [o.model_dump(exclude_none=True) for o in self.outcomes],
         }
 
-    def merge(self, other: IngestSummary) -> None:
-        self.outcomes += other.outcomes
-        self.datasets += other.datasets
-
 
 def discover(paths: Iterable[Path]) -> list[Path]:
     """Expand folders (recursively, report-like files only); keep explicit files as given."""

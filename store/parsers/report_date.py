@@ -17,7 +17,6 @@ reported as a warning, never silently dropped.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -296,8 +295,3 @@ def _valid(year: int, month: int, day: int) -> date | None:
         return date(year, month, day)
     except ValueError:
         return None
-
-
-def any_dates(texts: Iterable[str]) -> list[date]:
-    """Every full date written in the texts (year hints for a parser)."""
-    return [d for text in texts for d in full_dates(text)]
