@@ -13,7 +13,6 @@ from typing import TextIO
 from pydantic import ValidationError
 
 from bot.settings import Settings, settings_error
-from store.vector_store import StoreOpenError
 
 EXAMPLES = """\
 examples:
@@ -263,7 +262,10 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"reportbot: {settings_error(err)}", file=sys.stderr)
         return 2
+    # Imported here, not at the top: `reportbot --help` and a bad setting need none of them.
     from bot import commands
+    from store.ingest import StoreFullError
+    from store.vector_store import StoreOpenError
 
     debug = args.debug or settings.debug
     try:
@@ -275,6 +277,11 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"reportbot: {err}", file=sys.stderr)
         return 2
+    except StoreFullError as err:
+        if debug:
+            raise
+        print(f"reportbot: {err}", file=sys.stderr)
+        return 1
     except Exception as err:
         # Anything unforeseen still ends in one line; the traceback is one flag away.
         if debug:

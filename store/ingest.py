@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -296,6 +297,7 @@ def _ingest(
                 store.save_entry(current)
 
     chunks_total = sum(len(report_chunks(r)) for r, _, _ in todo.values())
+    stored = 0
     with tqdm(
         total=chunks_total, desc="embedding", unit="passage", disable=not progress or not todo
     ) as bar:
@@ -309,10 +311,38 @@ def _ingest(
             vectors = embedder.embed_passages(texts)
             at = 0
             for entry, chunks in group:
-                store.write_report(entry, chunks, vectors[at : at + len(chunks)])
+                try:
+                    store.write_report(entry, chunks, vectors[at : at + len(chunks)])
+                except Exception as err:
+                    if not is_disk_full(err):
+                        raise
+                    raise StoreFullError(
+                        f"disk full: {stored} of {len(todo)} reports stored; free space and run "
+                        "ingest again (what is stored stays, the rest is added then)"
+                    ) from err
+                stored += 1
                 at += len(chunks)
                 bar.update(len(chunks))
     return summary
+
+
+class StoreFullError(RuntimeError):
+    """The disk filled up during an ingest; the message is one line and says what to do."""
+
+
+# How a full disk shows through SQLite and Chroma's own storage layer.
+_DISK_FULL = ("no space left on device", "database or disk is full", "disk full")
+
+
+def is_disk_full(err: BaseException) -> bool:
+    """Is `err` (or what caused it) the disk running out of space?"""
+    while err is not None:
+        if isinstance(err, OSError) and err.errno == errno.ENOSPC:
+            return True
+        if any(sign in str(err).lower() for sign in _DISK_FULL):
+            return True
+        err = err.__cause__ or err.__context__  # type: ignore[assignment]
+    return False
 
 
 # Passages embedded per call: enough to sort them into well-filled batches, few enough that a

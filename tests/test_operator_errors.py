@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from tests.conftest import SEED
+from tests.conftest import CORPUS, SEED
 
 SHAPES = Path(__file__).parent / "fixtures" / "shapes"
 
@@ -134,3 +134,36 @@ def test_an_unreachable_bot_api_is_one_line_then_retried(capsys):
     out = capsys.readouterr().out.strip().splitlines()
     assert len(out) == 1 and "cannot reach the Bot API at http://127.0.0.1:9" in out[0]
     assert "retrying until it answers" in out[0]
+
+
+def test_a_full_disk_during_ingest_is_one_line_and_keeps_what_was_stored(
+    hashing_cli, monkeypatch, capsys, tmp_path
+):
+    """A fault-injecting shim at the storage boundary (a filesystem that fills up needs
+    privileges CI lacks): the third report's write fails as SQLite does on a full disk."""
+    import sqlite3
+
+    from store.vector_store import ReportStore
+
+    files = sorted((CORPUS / "isw-html").glob("2022-03-0*_kma-alarm-ml.html"))[:4]
+    if len(files) < 4:
+        pytest.skip("shared corpus not available")
+    real = ReportStore.write_report
+    calls = []
+
+    def filling(self, entry, chunks, vectors):
+        calls.append(entry.report_id)
+        if len(calls) >= 3:
+            raise sqlite3.OperationalError("database or disk is full")
+        return real(self, entry, chunks, vectors)
+
+    monkeypatch.setattr(ReportStore, "write_report", filling)
+    assert main([*hashing_cli, "ingest", "--quiet", *map(str, files)]) == 1
+    err = capsys.readouterr().err
+    assert err.strip() == (
+        "reportbot: disk full: 2 of 4 reports stored; free space and run ingest again "
+        "(what is stored stays, the rest is added then)"
+    )
+    monkeypatch.setattr(ReportStore, "write_report", real)  # space freed
+    assert main([*hashing_cli, "ingest", "--quiet", *map(str, files)]) == 0
+    assert "2 added, 0 updated, 2 unchanged" in capsys.readouterr().out
