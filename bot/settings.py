@@ -111,6 +111,9 @@ class Settings(BaseSettings):
         _split_csv
     )
 
+    # Seconds a command waits for the store to open and answer its first read before it gives up
+    # with a one-line reason (a store that cannot be read never hangs a command).
+    store_timeout: float = Field(30.0, gt=0)
     # Tracebacks instead of one-line errors (also `reportbot --debug`).
     debug: bool = False
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
+import sys
+import threading
 from typing import TYPE_CHECKING
 
 from bot.settings import Settings
@@ -18,10 +21,35 @@ log = logging.getLogger(__name__)
 
 
 def open_store(settings: Settings) -> ReportStore:
-    # Its own client, reopened when another process (`reportbot ingest`) commits to the store.
-    return ReportStore.open(
-        settings.data_dir, settings.collection, settings.embedding_model, settings.chroma_url
-    )
+    """The store, with its own client (reopened when another process commits to it), opened
+    and read once within settings.store_timeout seconds.
+
+    Chroma can block for good on a store it cannot read (seen: a reader in a futex for minutes
+    after the disk filled mid-ingest) and no thread can be interrupted there, so past the
+    deadline the process says why in one line and exits with status 1."""
+    where = settings.chroma_url or str(settings.data_dir / "chroma")
+    done = threading.Event()
+
+    def give_up() -> None:
+        if not done.wait(settings.store_timeout):
+            print(
+                f"reportbot: the store at {where} did not answer within "
+                f"{settings.store_timeout:g} s (another process may hold it, or its disk is "
+                "full): free space or stop the other process, then try again",
+                file=sys.stderr,
+                flush=True,
+            )
+            os._exit(1)
+
+    threading.Thread(target=give_up, name="store-deadline", daemon=True).start()
+    try:
+        store = ReportStore.open(
+            settings.data_dir, settings.collection, settings.embedding_model, settings.chroma_url
+        )
+        store.reports()  # the first read: the one a damaged or locked store blocks in
+        return store
+    finally:
+        done.set()
 
 
 def load_embedder(settings: Settings) -> Embedder:

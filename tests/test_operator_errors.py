@@ -167,3 +167,38 @@ def test_a_full_disk_during_ingest_is_one_line_and_keeps_what_was_stored(
     monkeypatch.setattr(ReportStore, "write_report", real)  # space freed
     assert main([*hashing_cli, "ingest", "--quiet", *map(str, files)]) == 0
     assert "2 added, 0 updated, 2 unchanged" in capsys.readouterr().out
+
+
+_HANGING_STORE = """
+import sys, threading
+sys.path.insert(0, {repo!r})
+from store.vector_store import ReportStore
+ReportStore.open = classmethod(lambda *a, **k: threading.Event().wait())  # blocks for good
+from bot.cli import main
+sys.exit(main(["--data-dir", {data!r}, "stats"]))
+"""
+
+
+def test_a_store_that_never_answers_is_one_line_not_a_hang(tmp_path):
+    """As a reader sat in a futex after the disk filled: the command gives up on its own."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import REPO
+
+    script = _HANGING_STORE.format(repo=str(REPO), data=str(tmp_path / "data"))
+    started = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        env={**os.environ, "REPORTBOT_STORE_TIMEOUT": "2"},
+    )
+    assert proc.returncode == 1
+    assert time.monotonic() - started < 30
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "did not answer within 2 s" in lines[0], proc.stderr
