@@ -266,13 +266,14 @@ def main(argv: list[str] | None = None) -> int:
     from bot import commands
     from store.ingest import StoreFullError
     from store.vector_store import StoreOpenError
+    from store.write_lock import ReadOnlyError
 
     debug = args.debug or settings.debug
     try:
         return commands.dispatch(args, settings)
     except KeyboardInterrupt:
         return 130
-    except (commands.UserError, StoreOpenError) as err:
+    except (commands.UserError, StoreOpenError, ReadOnlyError) as err:
         if debug:
             raise
         print(f"reportbot: {err}", file=sys.stderr)

@@ -15,10 +15,14 @@ process committed meanwhile (see `ReportStore.sync`). Writers hold the data fold
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import functools
 import logging
 import os
+import shutil
+import sqlite3
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -99,9 +103,15 @@ def open_client(data_dir: Path, chroma_url: str | None = None) -> ClientAPI:
             ) from exc
     database = data_dir / "chroma" / "chroma.sqlite3"
     _check_database(database)
+    path = data_dir / "chroma"
+    if database.is_file() and not _writable(path):
+        # Chroma writes on open even to read; a read-only folder (a read-only mount, a backup
+        # volume) is read through a private copy, and only writes are refused (write_lock).
+        path = _read_only_copy(path)
+        log.info("the data folder %s is read-only: answering from a copy in %s", data_dir, path)
     try:
         data_dir.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(data_dir / "chroma"))
+        return chromadb.PersistentClient(path=str(path))
     except OSError as exc:
         raise StoreOpenError(
             f"cannot use the data folder {data_dir}: {exc.strerror or exc}"
@@ -112,6 +122,39 @@ def open_client(data_dir: Path, chroma_url: str | None = None) -> ClientAPI:
             "backup (`reportbot import FILE --force`) or move the data folder away and ingest "
             "the reports again"
         ) from exc
+
+
+def _writable(folder: Path) -> bool:
+    """Can files be created in `folder`? (Tried, not os.access: root passes os.access on a
+    read-only mount.)"""
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            return True
+    except OSError:
+        return False
+
+
+def _read_only_copy(folder: Path) -> Path:
+    """A private copy of a Chroma folder that cannot be written, removed when the process ends.
+    SQLite is read as an immutable file (no lock or journal files to create)."""
+    copy = Path(tempfile.mkdtemp(prefix="reportbot-readonly-"))
+    atexit.register(shutil.rmtree, copy, True)
+    for entry in folder.iterdir():
+        if entry.name == "chroma.sqlite3":
+            source = sqlite3.connect(f"{entry.resolve().as_uri()}?immutable=1", uri=True)
+            target = sqlite3.connect(copy / entry.name)
+            try:
+                source.backup(target)
+            finally:
+                target.close()
+                source.close()
+        elif entry.name.startswith("chroma.sqlite3"):
+            continue  # its journal: inside the backup above
+        elif entry.is_dir():
+            shutil.copytree(entry, copy / entry.name)
+        else:
+            shutil.copy2(entry, copy / entry.name)
+    return copy
 
 
 def _check_database(database: Path) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -33,6 +34,11 @@ class StoreBusyError(RuntimeError):
     """Another writer holds the store and the caller chose not to wait."""
 
 
+class ReadOnlyError(RuntimeError):
+    """The data folder cannot be written (a read-only mount or permissions): reading it still
+    works, writing is refused. The message is one line."""
+
+
 # Per lock file (resolved path): the thread lock, and the one FileLock object of this process
 # (its own counter makes nested holds by the thread holding the thread lock cheap).
 _held: dict[Path, tuple[threading.RLock, FileLock]] = {}
@@ -45,7 +51,15 @@ def write_lock(
     data_dir: Path, wait: bool = True, on_wait: Callable[[str], None] | None = None
 ) -> Iterator[None]:
     """Hold the right to write the store in `data_dir` for the duration of the block."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=data_dir):
+            pass
+    except OSError as err:
+        raise ReadOnlyError(
+            f"the data folder {data_dir} cannot be written ({err.strerror or err}): questions "
+            "are still answered from it, but ingest, reindex, uploads and import need it writable"
+        ) from err
     shown = data_dir / LOCK_FILE
     key = shown.resolve()
     with _held_guard:

@@ -202,3 +202,57 @@ def test_a_store_that_never_answers_is_one_line_not_a_hang(tmp_path):
     assert time.monotonic() - started < 30
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "did not answer within 2 s" in lines[0], proc.stderr
+
+
+_READ_ONLY = """
+import sys
+sys.path.insert(0, {repo!r})
+sys.path.insert(0, {scripts!r})
+from kill_ingest import HashingEmbedder
+import bot.commands
+bot.commands.load_embedder = lambda settings: HashingEmbedder()
+from bot.cli import main
+args = ["--data-dir", {data!r}, "--model", HashingEmbedder.name]
+asked = main([*args, "date", "2024-01-26", "--limit", "1"])
+ingested = main([*args, "ingest", "--quiet", {file!r}])
+print("STATUS", asked, ingested)
+"""
+
+
+def test_a_read_only_data_folder_answers_and_refuses_only_writes(hashing_cli, tmp_path, capsys):
+    """A read-only mount (root is not stopped by permission bits, so the folder is bind-mounted
+    read-only in a mount namespace of its own; other users get a folder without write bits)."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    if not SEED.exists():
+        pytest.skip("shared corpus not available")
+    assert main([*hashing_cli, "ingest", "--quiet", str(SEED)]) == 0
+    data, view = tmp_path / "data", tmp_path / "view"
+    view.mkdir()
+    script = _READ_ONLY.format(
+        repo=str(REPO),
+        scripts=str(REPO / "scripts"),
+        data=str(view),
+        file=str(SHAPES / "paste-date-line.txt"),
+    )
+    python = [sys.executable, "-c", script]
+    if os.geteuid() == 0:
+        mount = f'mount --bind {data} {view} && mount -o remount,bind,ro {view} && exec "$@"'
+        command = ["unshare", "-m", "sh", "-c", mount, "sh", *python]
+    else:
+        os.rmdir(view)
+        view.symlink_to(data)
+        for folder in [data, *data.rglob("*")]:
+            if folder.is_dir():
+                folder.chmod(0o555)
+        command = python
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert "STATUS 0 2" in proc.stdout, proc.stdout + proc.stderr
+    assert "[2024-01-26]" in proc.stdout  # answered from the read-only store
+    refusal = [line for line in proc.stderr.splitlines() if line.startswith("reportbot:")]
+    assert len(refusal) == 1 and "cannot be written" in refusal[0], proc.stderr
+    assert "Traceback" not in proc.stderr
