@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import shutil
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Literal
@@ -314,7 +315,7 @@ def _ingest(
                 try:
                     store.write_report(entry, chunks, vectors[at : at + len(chunks)])
                 except Exception as err:
-                    if not is_disk_full(err):
+                    if not is_disk_full(err, store.data_dir):
                         raise
                     raise StoreFullError(
                         f"disk full: {stored} of {len(todo)} reports stored; free space and run "
@@ -332,10 +333,20 @@ class StoreFullError(RuntimeError):
 
 # How a full disk shows through SQLite and Chroma's own storage layer.
 _DISK_FULL = ("no space left on device", "database or disk is full", "disk full")
+# Chroma's storage layer reports a full disk only as a failed compaction ("Error in compaction:
+# Failed to apply logs to the metadata segment", seen on a 3 MB tmpfs): with this little space
+# left on the store's disk, that is what a failed write means.
+_NEARLY_FULL_BYTES = 8 * 1024 * 1024
 
 
-def is_disk_full(err: BaseException) -> bool:
-    """Is `err` (or what caused it) the disk running out of space?"""
+def is_disk_full(err: BaseException, folder: Path | None = None) -> bool:
+    """Is `err` (or what caused it) the disk of `folder` running out of space?"""
+    if folder is not None:
+        try:
+            if shutil.disk_usage(folder).free < _NEARLY_FULL_BYTES:
+                return True
+        except OSError:
+            pass
     while err is not None:
         if isinstance(err, OSError) and err.errno == errno.ENOSPC:
             return True

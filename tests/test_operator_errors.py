@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import os
 import shutil
 import threading
 from pathlib import Path
@@ -256,3 +257,58 @@ def test_a_read_only_data_folder_answers_and_refuses_only_writes(hashing_cli, tm
     refusal = [line for line in proc.stderr.splitlines() if line.startswith("reportbot:")]
     assert len(refusal) == 1 and "cannot be written" in refusal[0], proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+_FILL_THE_DISK = """
+import sys, glob
+sys.path.insert(0, {repo!r})
+sys.path.insert(0, {scripts!r})
+from kill_ingest import HashingEmbedder
+import bot.commands
+bot.commands.load_embedder = lambda settings: HashingEmbedder()
+from bot.cli import main
+args = ["--data-dir", {data!r}, "--model", HashingEmbedder.name]
+files = {files!r}
+print("FULL", main([*args, "ingest", "--quiet", *files]), flush=True)
+print("READ", main([*args, "date", "2022-03-01", "--limit", "1"]), flush=True)
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small filesystem needs root (CI is)")
+def test_a_really_full_disk_during_ingest(tmp_path):
+    """A 3 MB filesystem (tmpfs in a mount namespace of its own) fills up mid-ingest: one line
+    and exit 1, reads still answer at once, and after space is freed the next ingest adds the
+    rest."""
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    files = sorted(str(p) for p in (CORPUS / "isw-html").glob("2022-0*_kma-alarm-ml.html"))[:60]
+    if len(files) < 60:
+        pytest.skip("shared corpus not available")
+    small = tmp_path / "small"
+    small.mkdir()
+    script = _FILL_THE_DISK.format(
+        repo=str(REPO), scripts=str(REPO / "scripts"), data=str(small / "data"), files=files
+    )
+    steps = (
+        f'mount -t tmpfs -o size=3m tmpfs {small} && {sys.executable} -c "$0" && '
+        f'mount -o remount,size=64m {small} && {sys.executable} -c "$0"'
+    )
+    proc = subprocess.run(
+        ["unshare", "-m", "sh", "-c", steps, script],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+        env={**os.environ, "REPORTBOT_STORE_TIMEOUT": "20"},
+    )
+    out, err = proc.stdout, proc.stderr
+    assert out.count("FULL 1") == 1 and out.count("FULL 0") == 1, out + err
+    assert out.count("READ 0") == 2, out + err  # answered on the full disk, and after
+    full = [line for line in err.splitlines() if line.startswith("reportbot:")]
+    assert len(full) == 1 and full[0].startswith("reportbot: disk full: "), err
+    stored = int(full[0].split("disk full: ")[1].split(" of ")[0])
+    assert 0 < stored < 60
+    assert "Traceback" not in err
