@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from bot.i18n import label, note_text
+from retrieval.gloss import gloss_line
 from retrieval.models import Answer, Result, Timeline
 
 # Report text must not be able to move the cursor, recolour or clear a terminal.
@@ -26,6 +27,8 @@ def result_lines(result: Result, lang: str, index: int) -> list[str]:
     lines = [f"{index}. [{day}] {clean_terminal(result.text)}{marker}", f"   — {kind}, {day}"]
     if result.url:
         lines[-1] += f" · {clean_terminal(result.url)}"
+    if result.gloss:
+        lines.insert(1, f"   🔎 {clean_terminal(gloss_line(result.gloss))}")
     if result.supporting:
         lines.append(f"   {label(lang, 'supporting')}: {clean_terminal(result.supporting)}")
     if result.also_reported:

@@ -25,6 +25,7 @@ from telegram import (
 from telegram.constants import ParseMode
 
 from bot.i18n import LABELS, label, note_text
+from retrieval.gloss import gloss_line
 from retrieval.models import Answer, Result, StoreStats, Timeline
 
 # Telegram's limit for one message's text.
@@ -144,6 +145,8 @@ def result_html(result: Result, lang: str, index: int | None) -> str:
     kind = label(lang, "takeaway" if result.kind == "takeaway" else "passage")
     number = f"{index}. " if index is not None else ""
     lines = [f"<b>{number}[{day}]</b> {escape(result.text)}{marker}"]
+    if result.gloss:  # what an English takeaway names, in the reader's language
+        lines.append(f"🔎 <i>{escape(gloss_line(result.gloss))}</i>")
     if result.supporting:
         lines.append(f"<i>{escape(label(lang, 'supporting'))}: {escape(result.supporting)}</i>")
     if result.also_reported:

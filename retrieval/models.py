@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from retrieval.gloss import Gloss
+
 Command = Literal["ask", "latest", "topic", "date"]
 Kind = Literal["takeaway", "passage"]
 
@@ -23,6 +25,8 @@ class Result(BaseModel):
     source: str
     # The report's web address (from its saved page, clip or dataset), when it has one.
     url: str | None = None
+    # A reading aid when `text` is not in the reader's language: what it names, in theirs.
+    gloss: list[Gloss] = Field(default_factory=list)
     score: float
     position: int = 0
     # A body passage that supports the takeaway, when the passage was the best evidence.

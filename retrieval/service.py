@@ -17,6 +17,7 @@ from retrieval import morphology
 from retrieval.catalog import Catalog, TakeawayView
 from retrieval.dates import DateRange, parse_dates
 from retrieval.gazetteer import CYRILLIC_WORD, Gazetteer, GazetteerEntry
+from retrieval.gloss import gloss
 from retrieval.language import LanguageDetector
 from retrieval.lexical import PartitionedLexicalIndex
 from retrieval.mentions import MentionIndex
@@ -613,6 +614,7 @@ class ReportQA:
                 url=entry.url or None,
                 score=unit.score,
                 position=chunk.position,
+                gloss=gloss(chunk.text, chunk.lang, lang, self.gazetteer),
             )
         result.also_reported = unit.also
         return result
@@ -631,6 +633,7 @@ class ReportQA:
             url=entry.url or None,
             score=round(score, 6),
             position=view.position,
+            gloss=gloss(text, text_lang, lang, self.gazetteer),
         )
 
     def _takeaways_in(
@@ -665,6 +668,7 @@ class ReportQA:
                             url=entry.url or None,
                             score=1.0,
                             position=chunk.position,
+                            gloss=gloss(chunk.text, chunk.lang, lang, self.gazetteer),
                         )
                     )
         if limit:
