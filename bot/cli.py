@@ -206,6 +206,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     sub.add_parser("chat", help="the bot's conversation in this terminal (no token needed)")
     sub.add_parser("reindex", help="drop the store and ingest its reports' files again")
+    p = sub.add_parser(
+        "translate",
+        help="machine-translate stored takeaways (REPORTBOT_TRANSLATION_MODEL)",
+        description="Translate every stored English takeaway that has no translation yet into "
+        "the target languages, with the model REPORTBOT_TRANSLATION_MODEL names (a Hugging Face "
+        "name or a local path: Marian opus-mt-…, NLLB-200 or M2M-100). Translations are kept in "
+        "the store with the model's name and shown marked as machine translation, beside ISW's "
+        "own English. `ingest` translates new reports by itself when a model is set.",
+    )
+    p.add_argument(
+        "--lang", help="target languages, e.g. ko,uk,ru (default REPORTBOT_TRANSLATE_TO)"
+    )
+    p.add_argument(
+        "--redo",
+        action="store_true",
+        help="drop every stored translation (of any model) and translate again",
+    )
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p = sub.add_parser("export", help="write a consistent copy of the store to a .tar.gz file")
     p.add_argument("file", type=Path, metavar="FILE.tar.gz")
     p = sub.add_parser(

@@ -11,13 +11,21 @@ from typing import TYPE_CHECKING
 
 from bot.formatting import format_answer, format_timeline
 from bot.settings import Settings
-from bot.wiring import build_qa, ingest_sample, load_embedder, make_watcher, open_store
+from bot.wiring import (
+    build_qa,
+    ingest_sample,
+    load_embedder,
+    load_translator,
+    make_watcher,
+    open_store,
+)
 from retrieval.models import Answer
 
 if TYPE_CHECKING:
     from retrieval.service import ReportQA
 from store.embedding import Embedder
-from store.ingest import IngestSummary, ingest, newest, source_file
+from store.ingest import IngestSummary, ingest, newest, source_file, translate_store
+from store.translation import TARGETS, TranslationMismatchError
 from store.vector_store import (
     ReportStore,
     StoreMismatchError,
@@ -48,6 +56,8 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         raise UserError(str(err)) from err
     if args.command == "stats":
         return stats(args, settings, store)
+    if args.command == "translate":
+        return translate(args, settings, store)
     embedder = load_embedder(settings)
     if args.command == "watch":
         return watch(args, settings, store, embedder)
@@ -62,6 +72,8 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
                 select=select,
                 wait=not args.no_wait,
                 on_wait=say_waiting,
+                translator=load_translator(settings),
+                targets=settings.translate_to,
             )
         except StoreBusyError as err:
             raise UserError(str(err)) from err
@@ -247,6 +259,26 @@ def stats(args: argparse.Namespace, settings: Settings, store: ReportStore) -> i
     else:
         for key, value in data.items():
             print(f"{key:>16}: {value}")
+    return 0
+
+
+def translate(args: argparse.Namespace, settings: Settings, store: ReportStore) -> int:
+    """`translate`: machine-translate the stored takeaways that have no translation yet."""
+    translator = load_translator(settings)
+    if translator is None:
+        raise UserError(
+            "no translation model: set REPORTBOT_TRANSLATION_MODEL to a Hugging Face translation "
+            "model (e.g. facebook/nllb-200-distilled-600M) or a local path"
+        )
+    targets = args.lang.split(",") if args.lang else settings.translate_to
+    unknown = [lang for lang in targets if lang not in TARGETS]
+    if unknown:
+        raise UserError(f"cannot translate into {', '.join(unknown)}: choose from {TARGETS}")
+    try:
+        count = translate_store(store, translator, targets, not args.quiet, args.redo)
+    except TranslationMismatchError as err:
+        raise UserError(str(err)) from err
+    print(f"translated {count} takeaways into {', '.join(targets)} with {translator.name}")
     return 0
 
 

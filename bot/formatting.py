@@ -29,6 +29,9 @@ def result_lines(result: Result, lang: str, index: int) -> list[str]:
         lines[-1] += f" · {clean_terminal(result.url)}"
     if result.gloss:
         lines.insert(1, f"   🔎 {clean_terminal(gloss_line(result.gloss))}")
+    if result.translated_by and result.original_text:
+        lines[0] += " " + label(lang, "machine_translation")
+        lines.insert(1, f"   ISW: {clean_terminal(result.original_text)}")
     if result.supporting:
         lines.append(f"   {label(lang, 'supporting')}: {clean_terminal(result.supporting)}")
     if result.also_reported:

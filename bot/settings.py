@@ -107,10 +107,17 @@ class Settings(BaseSettings):
     # waiting send_retry_delay, twice that, ... (at most 5 minutes) in between.
     push_retries: int = Field(8, ge=0)
 
-    _split = field_validator("samples", "allowed_chat_ids", "admin_ids", "watch", mode="before")(
-        _split_csv
-    )
+    _split = field_validator(
+        "samples", "allowed_chat_ids", "admin_ids", "watch", "translate_to", mode="before"
+    )(_split_csv)
 
+    # Machine translation of takeaways (store/translation.py): a Hugging Face translation model
+    # name or local path (Marian opus-mt-…, NLLB-200, M2M-100). Unset: nothing is translated or
+    # downloaded. Each English takeaway is translated once into each of translate_to.
+    translation_model: str | None = None
+    translate_to: Annotated[list[Literal["ko", "uk", "ru"]], NoDecode] = Field(
+        default_factory=lambda: ["ko"]
+    )
     # Seconds a command waits for the store to open and answer its first read before it gives up
     # with a one-line reason (a store that cannot be read never hangs a command).
     store_timeout: float = Field(30.0, gt=0)

@@ -28,6 +28,7 @@ from bot.i18n import label
 from bot.inline import InlineState
 from bot.ratelimit import SlidingWindowLimiter
 from bot.settings import Settings
+from bot.wiring import load_translator
 
 if TYPE_CHECKING:
     from retrieval.service import ReportQA
@@ -210,6 +211,7 @@ def build_application(
         clock=clock,
         global_limiter=SlidingWindowLimiter(settings.global_rate_limit_per_minute, 60.0, clock),
         inline=InlineState.create(settings.inline_debounce, settings.inline_cache_time, clock),
+        translator=load_translator(settings),
     )
     application.bot_data[handlers.DEPS_KEY] = deps
     handlers.register(application)

@@ -145,6 +145,10 @@ def result_html(result: Result, lang: str, index: int | None) -> str:
     kind = label(lang, "takeaway" if result.kind == "takeaway" else "passage")
     number = f"{index}. " if index is not None else ""
     lines = [f"<b>{number}[{day}]</b> {escape(result.text)}{marker}"]
+    if result.translated_by and result.original_text:
+        # Never passed off as ISW's words: marked, with the original one tap away.
+        lines[0] += f" <i>{escape(label(lang, 'machine_translation'))}</i>"
+        lines.append(f"<blockquote expandable>{escape(result.original_text)}</blockquote>")
     if result.gloss:  # what an English takeaway names, in the reader's language
         lines.append(f"🔎 <i>{escape(gloss_line(result.gloss))}</i>")
     if result.supporting:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from bot.settings import Settings
 from store.embedding import Embedder, SentenceTransformerEmbedder
 from store.ingest import IngestSummary, ingest, newest
+from store.translation import HFTranslator, Translator
 from store.vector_store import ReportStore
 from store.watch import Watcher
 
@@ -52,6 +53,13 @@ def open_store(settings: Settings) -> ReportStore:
         done.set()
 
 
+def load_translator(settings: Settings) -> Translator | None:
+    """The machine translator the settings name (loaded on first use), or None."""
+    if not settings.translation_model:
+        return None
+    return HFTranslator(settings.translation_model, settings.model_cache)
+
+
 def load_embedder(settings: Settings) -> Embedder:
     if settings.embedding_backend == "onnx":
         from store.onnx_embedding import OnnxEmbedder
@@ -91,7 +99,8 @@ def ingest_sample(
         )
     seeds = [p for p in existing if p.name == "seed"]
     others = [p for p in existing if p.name != "seed"]
-    summary = ingest(seeds, store, embedder, progress) if seeds else IngestSummary()
+    translation = {"translator": load_translator(settings), "targets": settings.translate_to}
+    summary = ingest(seeds, store, embedder, progress, **translation) if seeds else IngestSummary()
     if others:
         rest = ingest(
             others,
@@ -99,6 +108,7 @@ def ingest_sample(
             embedder,
             progress,
             select=lambda reports: newest(reports, settings.sample_newest),
+            **translation,
         )
         summary.outcomes += rest.outcomes
         summary.datasets += rest.datasets
@@ -114,4 +124,6 @@ def make_watcher(settings: Settings, sources: list[str] | None = None) -> Watche
         max_bytes=settings.watch_max_bytes,
         max_items=settings.watch_max_items,
         link_pattern=settings.watch_link_pattern,
+        translator=load_translator(settings),
+        translate_to=settings.translate_to,
     )

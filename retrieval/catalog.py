@@ -22,6 +22,8 @@ class TakeawayView:
     position: int
     texts: dict[str, str] = field(default_factory=dict)
     chunk_ids: list[str] = field(default_factory=list)
+    # Machine translations of the English text: language -> (text, model).
+    translations: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def text_for(self, lang: str) -> tuple[str, str]:
         for candidate in (lang, "en", *self.texts):
@@ -53,6 +55,11 @@ class Catalog:
                 view.chunk_ids.append(cid)
             else:
                 passages[chunk.report_id].append(chunk)
+        for row in store.translations().values():
+            view = by_pos.get((row.report_id, row.position))
+            entry = reports.get(row.report_id)
+            if view is not None and entry is not None and entry.version == row.version:
+                view.translations[row.lang] = (row.text, row.model)
         takeaways: dict[str, list[TakeawayView]] = defaultdict(list)
         for (rid, _), view in sorted(by_pos.items()):
             takeaways[rid].append(view)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 from retrieval.gloss import Gloss
 
@@ -27,6 +27,16 @@ class Result(BaseModel):
     url: str | None = None
     # A reading aid when `text` is not in the reader's language: what it names, in theirs.
     gloss: list[Gloss] = Field(default_factory=list)
+    # When `text` is a machine translation: the model that made it, and ISW's own words.
+    translated_by: str | None = None
+    original_text: str | None = None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def text_lang(self) -> str:
+        """The language `text` is in (`lang`, named as the JSON of translations names it)."""
+        return self.lang
+
     score: float
     position: int = 0
     # A body passage that supports the takeaway, when the passage was the best evidence.

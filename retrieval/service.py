@@ -622,6 +622,23 @@ class ReportQA:
     def _takeaway_result(self, view: TakeawayView, lang: str, score: float) -> Result:
         entry = self.catalog.reports[view.report_id]
         text_lang, text = view.text_for(lang)
+        if text_lang != lang and lang in view.translations:
+            # Machine translated: shown marked as such, with ISW's own words beside it.
+            translated, model = view.translations[lang]
+            return Result(
+                report_id=view.report_id,
+                report_date=entry.report_date,
+                text=translated,
+                lang=lang,
+                kind="takeaway",
+                report_title=entry.title,
+                source=entry.source,
+                url=entry.url or None,
+                score=round(score, 6),
+                position=view.position,
+                translated_by=model,
+                original_text=text,
+            )
         return Result(
             report_id=view.report_id,
             report_date=entry.report_date,

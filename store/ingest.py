@@ -5,7 +5,7 @@ from __future__ import annotations
 import errno
 import logging
 import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -16,6 +16,12 @@ from store.embedding import Embedder
 from store.models import ParseError, Report
 from store.parsers import DATASET_SUFFIXES, NotADatasetError, parse_path
 from store.records import Chunk, ReportEntry, report_chunks
+from store.translation import (
+    TranslationMismatchError,
+    Translator,
+    pending_rows,
+    translate_pending,
+)
 from store.vector_store import ReportStore
 
 log = logging.getLogger(__name__)
@@ -216,6 +222,8 @@ def ingest(
     select: Callable[[list[Report]], list[Report]] | None = None,
     wait: bool = True,
     on_wait: Callable[[str], None] | None = None,
+    translator: Translator | None = None,
+    targets: Sequence[str] = ("ko",),
 ) -> IngestSummary:
     """Parse, embed and commit every report found under `paths`.
 
@@ -227,7 +235,53 @@ def ingest(
     raises store.write_lock.StoreBusyError when `wait` is False.
     """
     with store.writing(wait, on_wait):
-        return _ingest(paths, store, embedder, progress, select)
+        summary, written = _ingest(paths, store, embedder, progress, select)
+        if translator is not None and written:
+            # The new and changed reports' English takeaways, once per target language.
+            takeaways = [
+                (r.report_id, r.content_hash(), t.position, t.texts)
+                for r in written
+                for t in r.takeaways
+            ]
+            todo = pending_rows(takeaways, targets, set())
+            store.save_translations(translate_pending(todo, translator, progress))
+        return summary
+
+
+def translate_store(
+    store: ReportStore,
+    translator: Translator,
+    targets: Sequence[str],
+    progress: bool = True,
+    redo: bool = False,
+) -> int:
+    """`reportbot translate`: the English takeaways of every stored report that have no
+    translation yet (`redo`: all of them, dropping those of another model first); returns how
+    many were translated."""
+    with store.writing():
+        if redo:
+            store.drop_translations()
+        elif (current := store.translation_model()) not in (None, translator.name):
+            raise TranslationMismatchError(
+                f"the store's translations were made by {current!r}, not {translator.name!r}: "
+                "translate again with `reportbot translate --redo`"
+            )
+        store.drop_translations(stale_only=True)
+        done = set(store.translations())
+        views: dict[tuple[str, str, int], dict[str, str]] = {}
+        for chunk in store.committed_chunks():
+            if chunk.kind == "takeaway":
+                views.setdefault((chunk.report_id, chunk.version, chunk.position), {})[
+                    chunk.lang
+                ] = chunk.text
+        todo = pending_rows(
+            ((rid, version, pos, texts) for (rid, version, pos), texts in views.items()),
+            targets,
+            done,
+        )
+        rows = translate_pending(todo, translator, progress)
+        store.save_translations(rows)
+        return len(rows)
 
 
 def _ingest(
@@ -236,7 +290,8 @@ def _ingest(
     embedder: Embedder,
     progress: bool,
     select: Callable[[list[Report]], list[Report]] | None,
-) -> IngestSummary:
+) -> tuple[IngestSummary, list[Report]]:
+    """The summary, and the reports whose new version was written."""
     files, passed = walk(paths)
     swept = store.sweep()
     if swept:
@@ -324,7 +379,7 @@ def _ingest(
                 stored += 1
                 at += len(chunks)
                 bar.update(len(chunks))
-    return summary
+    return summary, [report for report, _, _ in todo.values()]
 
 
 class StoreFullError(RuntimeError):

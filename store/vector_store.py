@@ -40,6 +40,7 @@ from chromadb.errors import InternalError, NotFoundError
 
 from store.records import Chunk, ReportEntry
 from store.server_lease import DEFAULT_TTL, ServerLease
+from store.translation import TranslationMismatchError, TranslationRow
 from store.write_lock import write_lock
 
 log = logging.getLogger(__name__)
@@ -483,6 +484,90 @@ class ReportStore:
         )
         # Again: readers that reopened at the commit have not seen the old rows go.
         self._committed(f"cleanup {entry.report_id}")
+
+    # ---- machine translations (store.translation) ------------------------------------------------
+
+    def _translations(self) -> Collection:
+        return self.client.get_or_create_collection(
+            f"{self.collection}_translations", embedding_function=None
+        )
+
+    def _has_translations(self) -> bool:
+        wanted = f"{self.collection}_translations"
+        return any(c.name == wanted for c in self.client.list_collections())
+
+    @_uses_client
+    def translations(self) -> dict[str, TranslationRow]:
+        """Every stored translation by its id (store.translation.translation_id)."""
+        if not self._has_translations():
+            return {}
+        rows = self._translations().get(include=["documents", "metadatas"])
+        out: dict[str, TranslationRow] = {}
+        for tid, text, meta in zip(
+            rows["ids"], rows["documents"] or [], rows["metadatas"] or [], strict=True
+        ):
+            out[tid] = TranslationRow(
+                report_id=str(meta["report_id"]),
+                version=str(meta["version"]),
+                position=int(meta["position"]),
+                lang=str(meta["lang"]),
+                text=text,
+                model=str(meta["model"]),
+            )
+        return out
+
+    @_uses_client
+    def translation_model(self) -> str | None:
+        """The model the store's translations were made by (None: there are none)."""
+        if not self._has_translations():
+            return None
+        rows = self._translations().get(limit=1, include=["metadatas"])
+        return str(rows["metadatas"][0]["model"]) if rows["metadatas"] else None
+
+    @_uses_client
+    def save_translations(self, rows: Sequence[TranslationRow]) -> None:
+        """Store translations; all of a store's translations come from one model."""
+        if not rows:
+            return
+        model = rows[0].model
+        current = self.translation_model()
+        if current is not None and current != model:
+            raise TranslationMismatchError(
+                f"the store's translations were made by {current!r}, not {model!r}: set "
+                f"REPORTBOT_TRANSLATION_MODEL={current}, or translate again with "
+                "`reportbot translate --redo`"
+            )
+        col = self._translations()
+        for start in range(0, len(rows), 1000):
+            part = rows[start : start + 1000]
+            col.upsert(
+                ids=[r.id for r in part],
+                embeddings=[[1.0]] * len(part),
+                documents=[r.text for r in part],
+                metadatas=[r.model_dump(exclude={"text"}) for r in part],
+            )
+        self._committed(f"translations {len(rows)}")
+
+    @_uses_client
+    def drop_translations(self, stale_only: bool = False) -> int:
+        """Delete the translations of report versions no longer committed (or all of them)."""
+        if not self._has_translations():
+            return 0
+        if not stale_only:
+            count = self._translations().count()
+            self.client.delete_collection(f"{self.collection}_translations")
+            self._committed("translations dropped")
+            return count
+        committed = {rid: e.version for rid, e in self.reports().items()}
+        rows = self._translations().get(include=["metadatas"])
+        stale = [
+            tid
+            for tid, meta in zip(rows["ids"], rows["metadatas"] or [], strict=True)
+            if committed.get(str(meta["report_id"])) != meta["version"]
+        ]
+        for start in range(0, len(stale), 5000):
+            self._translations().delete(ids=stale[start : start + 5000])
+        return len(stale)
 
     @_uses_client
     def sweep(self) -> int:

@@ -45,6 +45,7 @@ from store.ingest import REPORT_SUFFIXES, IngestSummary, ingest
 from store.models import ParseError
 from store.parsers import parse_text
 from store.parsers.isw_html import looks_like_html
+from store.translation import Translator
 from store.vector_store import ReportStore
 
 log = logging.getLogger(__name__)
@@ -246,6 +247,8 @@ class Watcher:
         settle: float = 2.0,
         client: httpx.Client | None = None,
         clock: Callable[[], float] = time.time,
+        translator: Translator | None = None,
+        translate_to: Sequence[str] = ("ko",),
     ) -> None:
         for spec in sources:
             check_source(spec)
@@ -260,6 +263,9 @@ class Watcher:
         # half-written report is never ingested (and pushed) as if it were complete.
         self.settle = settle
         self.clock = clock
+        # New reports are translated as any ingest translates them (store.translation).
+        self.translator = translator
+        self.translate_to = tuple(translate_to)
         self._own_client = client is None
         self._this_round: set[str] = set()
         self.client = client or httpx.Client(
@@ -300,7 +306,18 @@ class Watcher:
         """Ingest what `poll` found, then remember it (not before: a round cut short is done
         again, and ingest is idempotent)."""
         files = list(dict.fromkeys(Path(f) for r in results for f in r.files))
-        summary = ingest(files, store, embedder, progress) if files else IngestSummary()
+        summary = (
+            ingest(
+                files,
+                store,
+                embedder,
+                progress,
+                translator=self.translator,
+                targets=self.translate_to,
+            )
+            if files
+            else IngestSummary()
+        )
         self.state.remember(marks, self.clock())
         return WatchRound(sources=results, summary=summary)
 
