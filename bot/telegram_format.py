@@ -214,6 +214,9 @@ def news_html(answer: Answer, topics: list[str] | None = None, limit: int = MAX_
         marker = ""
         if result.lang != lang and lang in ("ko", "uk", "ru"):
             marker = " " + escape(label(lang, "only_english"))
+        if result.translated_by and result.original_text:
+            marker = f" <i>{escape(label(lang, 'machine_translation'))}</i>"
+            marker += f"\n<blockquote expandable>{escape(result.original_text)}</blockquote>"
         blocks.append(f"<b>{i}.</b> {escape(result.text)}{marker}")
     text = PAGE_SEPARATOR.join([head, *blocks])
     keep = len(blocks)

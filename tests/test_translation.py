@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.telegram_format import render_answer
+from bot.telegram_format import news_html, render_answer
 from store.ingest import ingest, translate_store
 from store.parsers import parse_file
 from store.translation import HFTranslator, TranslationMismatchError
@@ -36,8 +36,12 @@ def tiny_marian(tmp_path_factory) -> Path:
     from transformers import MarianConfig, MarianMTModel, MarianTokenizer
 
     folder = tmp_path_factory.mktemp("tiny-marian")
-    report = parse_file(BRIDGE)
-    sentences = [t.texts["en"] for t in report.takeaways] + [p.text for p in report.passages]
+    sentences = []  # a few hundred sentences of reports
+    for page in sorted((CORPUS / "isw-html").glob("2022-10-0*_kma-alarm-ml.html")):
+        report = parse_file(page)
+        texts = [t.texts["en"] for t in report.takeaways] + [p.text for p in report.passages]
+        sentences += [s for text in texts for s in text.split(". ") if len(s) > 20]
+    assert len(sentences) >= 300
     (folder / "corpus.txt").write_text("\n".join(sentences), encoding="utf-8")
     spm.SentencePieceTrainer.train(
         input=str(folder / "corpus.txt"),
@@ -132,6 +136,9 @@ def test_translations_from_ingest_to_the_reader(tiny_marian, tmp_path, capsys):
     assert "(기계 번역" in page and "<blockquote expandable>" in page
     assert "Kerch Strait Bridge" in page  # ISW's own words, one tap away
     parse_html(page)  # Telegram would accept it
+    pushed = news_html(answer)  # a new report pushed to subscribers says so too
+    assert "(기계 번역" in pushed and "<blockquote expandable>" in pushed
+    parse_html(pushed)
 
     # Another model: refused, until asked to translate again.
     other = Counting(HFTranslator(str(tiny_marian), max_new_tokens=4))
