@@ -14,6 +14,7 @@ translation, with the English original beside it.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Protocol
@@ -59,7 +60,11 @@ def translation_id(report_id: str, version: str, position: int, lang: str) -> st
 
 
 class HFTranslator:
-    """A Hugging Face sequence-to-sequence translation model, loaded on first use."""
+    """A Hugging Face sequence-to-sequence translation model, loaded on first use.
+
+    `runtime`: "transformers"; "ctranslate2" (the model converted once into
+    `cache_dir/ct2/`, then run by CTranslate2: several times faster on a CPU); "auto":
+    CTranslate2 when it is installed, else transformers."""
 
     def __init__(
         self,
@@ -67,52 +72,97 @@ class HFTranslator:
         cache_dir: Path | None = None,
         batch_size: int = 8,
         max_new_tokens: int = 256,
+        runtime: str = "auto",
     ) -> None:
         self.name = name
-        self.cache_dir = cache_dir
+        self.cache_dir = cache_dir or Path.home() / ".cache" / "reportbot" / "models"
         self.batch_size = batch_size
         self.max_new_tokens = max_new_tokens
+        self.runtime = runtime
         self._tokenizer: Any = None
         self._model: Any = None
 
     def _load(self) -> None:
         if self._model is not None:
             return
-        from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+        from transformers import AutoTokenizer
 
-        cache = str(self.cache_dir) if self.cache_dir else None
-        self._tokenizer = AutoTokenizer.from_pretrained(self.name, cache_dir=cache)
-        self._model = AutoModelForSeq2SeqLM.from_pretrained(self.name, cache_dir=cache)
-        self._model.eval()
+        self._tokenizer = AutoTokenizer.from_pretrained(self.name, cache_dir=str(self.cache_dir))
+        if self.runtime == "auto":
+            try:
+                import ctranslate2  # noqa: F401
+            except ImportError:
+                self.runtime = "transformers"
+            else:
+                self.runtime = "ctranslate2"
+        if self.runtime == "ctranslate2":
+            import ctranslate2
+            from ctranslate2.converters import TransformersConverter
+
+            converted = self.cache_dir / "ct2" / re.sub(r"[^\w.-]+", "_", self.name)
+            if not (converted / "model.bin").exists():
+                log.info("converting %s for CTranslate2 into %s (once)", self.name, converted)
+                TransformersConverter(self.name).convert(str(converted), force=True)
+            self._model = ctranslate2.Translator(str(converted), device="cpu")
+        else:
+            from transformers import AutoModelForSeq2SeqLM
+
+            self._model = AutoModelForSeq2SeqLM.from_pretrained(
+                self.name, cache_dir=str(self.cache_dir)
+            )
+            self._model.eval()
 
     def translate(self, texts: list[str], target: str) -> list[str]:
-        import torch
-
         self._load()
-        tokenizer, model = self._tokenizer, self._model
+        tokenizer = self._tokenizer
         family = type(tokenizer).__name__.lower()
-        extra: dict[str, Any] = {}
         inputs = list(texts)
+        start_token: str | None = None  # the token that names the target language
         if "nllb" in family:
             tokenizer.src_lang = _NLLB["en"]
-            extra["forced_bos_token_id"] = tokenizer.convert_tokens_to_ids(_NLLB[target])
+            start_token = _NLLB[target]
         elif "m2m" in family:
             tokenizer.src_lang = "en"
-            extra["forced_bos_token_id"] = tokenizer.get_lang_id(target)
+            start_token = tokenizer.lang_code_to_token[target]
         elif getattr(tokenizer, "supported_language_codes", None):
             # A multi-target Marian model picks its output language by a prefix token.
             inputs = [f">>{_MARIAN[target]}<< {text}" for text in inputs]
         out: list[str] = []
         for start in range(0, len(inputs), self.batch_size):
-            batch = tokenizer(
-                inputs[start : start + self.batch_size],
-                return_tensors="pt",
-                padding=True,
-                truncation=True,
-            )
-            with torch.no_grad():
-                generated = model.generate(**batch, max_new_tokens=self.max_new_tokens, **extra)
-            out += [t.strip() for t in tokenizer.batch_decode(generated, skip_special_tokens=True)]
+            part = inputs[start : start + self.batch_size]
+            if self.runtime == "ctranslate2":
+                out += self._ct2_batch(part, start_token)
+            else:
+                out += self._hf_batch(part, start_token)
+        return [text.strip() for text in out]
+
+    def _hf_batch(self, texts: list[str], start_token: str | None) -> list[str]:
+        import torch
+
+        tokenizer = self._tokenizer
+        extra: dict[str, Any] = {}
+        if start_token is not None:
+            extra["forced_bos_token_id"] = tokenizer.convert_tokens_to_ids(start_token)
+        batch = tokenizer(texts, return_tensors="pt", padding=True, truncation=True)
+        with torch.no_grad():
+            generated = self._model.generate(**batch, max_new_tokens=self.max_new_tokens, **extra)
+        return list(tokenizer.batch_decode(generated, skip_special_tokens=True))
+
+    def _ct2_batch(self, texts: list[str], start_token: str | None) -> list[str]:
+        tokenizer = self._tokenizer
+        tokens = [
+            tokenizer.convert_ids_to_tokens(tokenizer(text, truncation=True)["input_ids"])
+            for text in texts
+        ]
+        prefix = [[start_token]] * len(texts) if start_token is not None else None
+        results = self._model.translate_batch(
+            tokens, target_prefix=prefix, max_decoding_length=self.max_new_tokens
+        )
+        out = []
+        for result in results:
+            hypothesis = result.hypotheses[0][1 if start_token is not None else 0 :]
+            ids = tokenizer.convert_tokens_to_ids(hypothesis)
+            out.append(tokenizer.decode(ids, skip_special_tokens=True))
         return out
 
 

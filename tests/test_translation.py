@@ -48,11 +48,10 @@ def tiny_marian(tmp_path_factory) -> Path:
         model_prefix=str(folder / "source"),
         vocab_size=300,
         model_type="unigram",
-        pad_id=0,
-        eos_id=1,
-        unk_id=2,
+        pad_id=-1,
+        eos_id=0,
+        unk_id=1,
         bos_id=-1,
-        pad_piece="<pad>",
         eos_piece="</s>",
         unk_piece="<unk>",
         minloglevel=2,
@@ -61,6 +60,7 @@ def tiny_marian(tmp_path_factory) -> Path:
         shutil.copy(folder / "source.model", folder / name)
     pieces = spm.SentencePieceProcessor(model_file=str(folder / "source.model"))
     vocab = {pieces.id_to_piece(i): i for i in range(pieces.get_piece_size())}
+    pad = vocab["<pad>"] = len(vocab)  # last, as in the Marian models on the Hub
     (folder / "vocab.json").write_text(json.dumps(vocab), encoding="utf-8")
     MarianTokenizer(
         str(folder / "source.spm"), str(folder / "target.spm"), str(folder / "vocab.json")
@@ -75,9 +75,9 @@ def tiny_marian(tmp_path_factory) -> Path:
         encoder_ffn_dim=32,
         decoder_ffn_dim=32,
         max_position_embeddings=256,
-        pad_token_id=0,
-        eos_token_id=1,
-        decoder_start_token_id=0,
+        pad_token_id=pad,
+        eos_token_id=0,
+        decoder_start_token_id=pad,
     )
     MarianMTModel(config).save_pretrained(folder)
     return folder
@@ -102,7 +102,7 @@ def test_translations_from_ingest_to_the_reader(tiny_marian, tmp_path, capsys):
     from retrieval.service import ReportQA
     from retrieval.tokenize import Tokenizer
 
-    translator = Counting(HFTranslator(str(tiny_marian), max_new_tokens=8))
+    translator = Counting(HFTranslator(str(tiny_marian), tmp_path / "cache", 8, 8, "transformers"))
     store = ReportStore(open_client(tmp_path / "data"), "isw_reports", HashingEmbedder.name)
     embedder = HashingEmbedder()
     ingest([SEED, BRIDGE], store, embedder, False, translator=translator, targets=("ko", "uk"))
@@ -141,7 +141,7 @@ def test_translations_from_ingest_to_the_reader(tiny_marian, tmp_path, capsys):
     parse_html(pushed)
 
     # Another model: refused, until asked to translate again.
-    other = Counting(HFTranslator(str(tiny_marian), max_new_tokens=4))
+    other = Counting(HFTranslator(str(tiny_marian), tmp_path / "cache", 8, 4, "transformers"))
     other.name = "another-model"
     with pytest.raises(TranslationMismatchError, match="another-model"):
         translate_store(store, other, ["ko"], progress=False)
@@ -167,3 +167,17 @@ def test_reportbot_translate_backfills_a_store(tiny_marian, hashing_cli, monkeyp
     assert "translated 0 takeaways" in capsys.readouterr().out  # nothing twice
     assert main([*hashing_cli, "translate", "--lang", "de"]) == 2
     assert "cannot translate into de" in capsys.readouterr().err
+
+
+def test_the_ctranslate2_runtime(tiny_marian, tmp_path):
+    """With CTranslate2 installed, the model is converted once into the cache and run by it."""
+    pytest.importorskip("ctranslate2")
+    translator = HFTranslator(str(tiny_marian), tmp_path / "cache", runtime="auto")
+    texts = ["Russian forces attacked near Avdiivka.", "The Kremlin rejected negotiations."]
+    out = translator.translate(texts, "ko")
+    assert translator.runtime == "ctranslate2" and len(out) == 2
+    assert all(isinstance(text, str) for text in out)
+    converted = list((tmp_path / "cache" / "ct2").glob("*/model.bin"))
+    assert len(converted) == 1
+    again = HFTranslator(str(tiny_marian), tmp_path / "cache", runtime="ctranslate2")
+    assert again.translate(texts, "ko") == out  # the converted model, reused, is deterministic
