@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
-from collections.abc import Iterator
 from pathlib import Path
-from typing import TextIO
 
 from pydantic import ValidationError
 
@@ -312,23 +309,6 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
-
-
-def read_batch(name: str) -> Iterator[str]:
-    """Queries from a batch file: plain lines, or JSON objects with a 'query' field."""
-    handle: TextIO = sys.stdin if name == "-" else open(name, encoding="utf-8")  # noqa: SIM115
-    with handle:
-        for raw in handle:
-            line = raw.strip()
-            if not line:
-                continue
-            if line.startswith("{"):
-                try:
-                    yield str(json.loads(line)["query"])
-                    continue
-                except (json.JSONDecodeError, KeyError, TypeError):
-                    pass
-            yield line
 
 
 if __name__ == "__main__":

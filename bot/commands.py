@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, TextIO
 
 from bot.formatting import format_answer, format_timeline
 from bot.settings import Settings
@@ -24,19 +24,15 @@ from retrieval.models import Answer
 if TYPE_CHECKING:
     from retrieval.service import ReportQA
 from store.embedding import Embedder
-from store.ingest import IngestSummary, ingest, newest, source_file, translate_store
+from store.ingest import IngestSummary, ingest, newest, translate_store
+from store.reindex import reindex as store_reindex
 from store.translation import TARGETS, TranslationMismatchError
 from store.vector_store import (
     ReportStore,
     StoreMismatchError,
-    open_client,
-    remembered_sources,
 )
 from store.watch import WatchRound, check_source
-from store.write_lock import StoreBusyError, write_lock
-
-# The file list of a reindex in progress (see `reindex`), in the data folder.
-REINDEX_SOURCES = "reindex-sources.json"
+from store.write_lock import StoreBusyError
 
 
 class UserError(Exception):
@@ -112,8 +108,6 @@ def answer_command(args: argparse.Namespace, qa: ReportQA) -> int:
         return timeline(args, qa)
     if args.command in ("ask", "topic") and args.batch:
         ask_one = qa.ask if args.command == "ask" else qa.topic
-        from bot.cli import read_batch
-
         for query in read_batch(args.batch):
             answer = ask_one(query, limit=args.limit, lang=args.lang)
             print(json.dumps(answer.to_json_dict(), ensure_ascii=False), flush=True)
@@ -241,19 +235,8 @@ def report_round(found: WatchRound, quiet: bool = False) -> int:
 
 
 def stats(args: argparse.Namespace, settings: Settings, store: ReportStore) -> int:
-    reports = store.reports()
-    days = sorted(r.report_date for r in reports.values())
-    data = {
-        "reports": len(reports),
-        "takeaways": sum(r.takeaways for r in reports.values()),
-        "passages": sum(r.passages for r in reports.values()),
-        "oldest": days[0].isoformat() if days else None,
-        "newest": days[-1].isoformat() if days else None,
-        "with_link": sum(1 for r in reports.values() if r.url),
-        "chunks": store.chunks.count(),
-        "embedding_model": settings.embedding_model,
-        "store": settings.chroma_url or str(settings.data_dir / "chroma"),
-    }
+    data = store.stats().model_dump(mode="json")
+    data["store"] = settings.chroma_url or str(settings.data_dir / "chroma")
     if args.json:
         print(json.dumps(data, ensure_ascii=False, indent=2))
     else:
@@ -288,43 +271,21 @@ def say_waiting(message: str) -> None:
 
 
 def reindex(settings: Settings) -> int:
-    """Rebuild the store from the files it was built from: the way out after a schema or
-    embedding-model change, which makes the old vectors unusable.
-
-    The file list lives in the manifest, which is dropped with the store; it is saved to
-    `reindex-sources.json` in the data folder first, so a reindex that is interrupted (killed,
-    Ctrl-C, a model that fails to load) can simply be run again. It holds the data folder's
-    write lock throughout, as an ingest does (it drops the store an ingest would write to)."""
-    with write_lock(settings.data_dir, on_wait=say_waiting):
-        return _reindex(settings)
-
-
-def _reindex(settings: Settings) -> int:
-    client = open_client(settings.data_dir, settings.chroma_url)
-    pending = settings.data_dir / REINDEX_SOURCES
-    sources = set(remembered_sources(client, settings.collection))
-    if pending.exists():
-        sources |= set(json.loads(pending.read_text(encoding="utf-8")))
-    paths = sorted({source_file(p) for p in sources})  # a dataset's records: its file, once
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    partial = pending.with_suffix(".partial")
-    partial.write_text(json.dumps([str(p) for p in paths], ensure_ascii=False), encoding="utf-8")
-    os.replace(partial, pending)
-    missing = [p for p in paths if not p.exists()]
-    for p in missing:
-        print(f"warning: {p} no longer exists; its report is dropped", file=sys.stderr)
-    for name in (settings.collection, f"{settings.collection}_reports"):
-        if name in {c.name for c in client.list_collections()}:
-            client.delete_collection(name)
-    store = ReportStore(client, settings.collection, settings.embedding_model)
-    present = [p for p in paths if p.exists()]
-    if not present:
-        pending.unlink()
+    """`reindex` (store/reindex.py), saying which files are gone and what was rebuilt."""
+    done = store_reindex(
+        settings.data_dir,
+        settings.collection,
+        settings.embedding_model,
+        lambda: load_embedder(settings),
+        settings.chroma_url,
+        on_wait=say_waiting,
+    )
+    for path in done.missing:
+        print(f"warning: {path} no longer exists; its report is dropped", file=sys.stderr)
+    if not done.summary.outcomes:
         print("the store is now empty; add reports with `reportbot ingest PATH`")
         return 0
-    status = report_summary(ingest(present, store, load_embedder(settings)))
-    pending.unlink()
-    return status
+    return report_summary(done.summary)
 
 
 def backup(args: argparse.Namespace, settings: Settings) -> int:
@@ -390,3 +351,20 @@ def run_eval(args: argparse.Namespace, qa: ReportQA, store: ReportStore, embedde
     if args.json:
         dump(scores, args.json)
     return 0
+
+
+def read_batch(name: str) -> Iterator[str]:
+    """Queries from a batch file: plain lines, or JSON objects with a 'query' field."""
+    handle: TextIO = sys.stdin if name == "-" else open(name, encoding="utf-8")  # noqa: SIM115
+    with handle:
+        for raw in handle:
+            line = raw.strip()
+            if not line:
+                continue
+            if line.startswith("{"):
+                try:
+                    yield str(json.loads(line)["query"])
+                    continue
+                except (json.JSONDecodeError, KeyError, TypeError):
+                    pass
+            yield line

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, computed_field
 
 from retrieval.gloss import Gloss
+from store.models import StoreStats as StoreStats  # the one stats, of the store
 
 Command = Literal["ask", "latest", "topic", "date"]
 Kind = Literal["takeaway", "passage"]
@@ -55,16 +56,6 @@ class Answer(BaseModel):
 
     def to_json_dict(self) -> dict:
         return self.model_dump(mode="json")
-
-
-class StoreStats(BaseModel):
-    reports: int
-    takeaways: int
-    passages: int
-    oldest: date | None
-    newest: date | None
-    embedding_model: str
-    store: str
 
 
 class WeekCount(BaseModel):

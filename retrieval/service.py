@@ -392,17 +392,7 @@ class ReportQA:
 
     def stats(self) -> StoreStats:
         self.catch_up()
-        days = self.catalog.dates()
-        views = self.catalog.takeaways.values()
-        return StoreStats(
-            reports=len(self.catalog.reports),
-            takeaways=sum(len(v) for v in views),
-            passages=sum(len(p) for p in self.catalog.passages.values()),
-            oldest=days[0] if days else None,
-            newest=days[-1] if days else None,
-            embedding_model=self.store.embedding_model,
-            store=self.store.describe(),
-        )
+        return self.store.stats()
 
     # ---- query understanding ---------------------------------------------------------------
 

@@ -80,6 +80,22 @@ class Report(BaseModel):
         return hashlib.sha256(content.encode()).hexdigest()
 
 
+class StoreStats(BaseModel):
+    """What a store holds: the one count `reportbot stats`, the bot's /stats and the terminal
+    chat all show."""
+
+    reports: int
+    takeaways: int
+    passages: int
+    oldest: date | None
+    newest: date | None
+    with_link: int = 0
+    chunks: int = 0
+    translations: int = 0
+    embedding_model: str
+    store: str
+
+
 class SourceHints(BaseModel):
     """What is known about a document from outside its text: its file name, and the fields a
     dataset record or a crawler header carries beside the body."""

@@ -38,6 +38,7 @@ from chromadb.api.models.Collection import Collection
 from chromadb.api.types import GetResult
 from chromadb.errors import InternalError, NotFoundError
 
+from store.models import StoreStats
 from store.records import Chunk, ReportEntry
 from store.server_lease import DEFAULT_TTL, ServerLease
 from store.translation import TranslationMismatchError, TranslationRow
@@ -438,6 +439,24 @@ class ReportStore:
 
     def describe(self) -> str:
         return f"chroma collection {self.chunks.name!r}"
+
+    @_uses_client
+    def stats(self) -> StoreStats:
+        """What the store holds, from its manifest (committed reports only)."""
+        reports = self.reports()
+        days = sorted(r.report_date for r in reports.values())
+        return StoreStats(
+            reports=len(reports),
+            takeaways=sum(r.takeaways for r in reports.values()),
+            passages=sum(r.passages for r in reports.values()),
+            oldest=days[0] if days else None,
+            newest=days[-1] if days else None,
+            with_link=sum(1 for r in reports.values() if r.url),
+            chunks=self.chunks.count(),
+            translations=self._translations().count() if self._has_translations() else 0,
+            embedding_model=self.embedding_model,
+            store=self.describe(),
+        )
 
     # ---- manifest -------------------------------------------------------------------------
 

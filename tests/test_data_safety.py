@@ -502,11 +502,11 @@ def test_an_interrupted_reindex_can_be_run_again(tmp_path, corpus, cli_env, monk
     def killed(*args, **kwargs):
         raise KeyboardInterrupt  # as if killed right after the old store was dropped
 
-    monkeypatch.setattr("bot.commands.ingest", killed)
+    monkeypatch.setattr("store.reindex.ingest", killed)
     args = ["--data-dir", str(data), "--model", HashingEmbedder.name]
     assert main([*args, "reindex"]) == 130
     assert (data / "reindex-sources.json").exists()
-    monkeypatch.setattr("bot.commands.ingest", ingest)
+    monkeypatch.setattr("store.reindex.ingest", ingest)
     assert main([*args, "reindex"]) == 0
     assert not (data / "reindex-sources.json").exists()
     clean = tmp_path / "clean"
