@@ -612,23 +612,12 @@ class ReportQA:
     def _takeaway_result(self, view: TakeawayView, lang: str, score: float) -> Result:
         entry = self.catalog.reports[view.report_id]
         text_lang, text = view.text_for(lang)
+        translation: dict[str, object] = {}
         if text_lang != lang and lang in view.translations:
             # Machine translated: shown marked as such, with ISW's own words beside it.
             translated, model = view.translations[lang]
-            return Result(
-                report_id=view.report_id,
-                report_date=entry.report_date,
-                text=translated,
-                lang=lang,
-                kind="takeaway",
-                report_title=entry.title,
-                source=entry.source,
-                url=entry.url or None,
-                score=round(score, 6),
-                position=view.position,
-                translated_by=model,
-                original_text=text,
-            )
+            translation = {"translated_by": model, "original_text": text}
+            text_lang, text = lang, translated
         return Result(
             report_id=view.report_id,
             report_date=entry.report_date,
@@ -641,6 +630,7 @@ class ReportQA:
             score=round(score, 6),
             position=view.position,
             gloss=gloss(text, text_lang, lang, self.gazetteer),
+            **translation,
         )
 
     def _takeaways_in(
