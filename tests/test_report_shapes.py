@@ -382,3 +382,28 @@ def test_a_stored_report_gets_its_link_without_re_embedding(tmp_path: Path) -> N
     assert again.url == entry.url and again.version == entry.version
     assert store.chunks.count() == chunks
     assert ingest([page], store, HashingEmbedder(), progress=False).count("unchanged") == 1
+
+
+@pytest.mark.parametrize("name", ["dataset-no-header.tsv", "dataset-semicolon-bom.csv"])
+def test_tables_without_a_header_or_with_another_delimiter(name: str) -> None:
+    """A TSV whose first line is already a record; a spreadsheet's CSV (BOM, semicolons)."""
+    dates = [d for _, d, _ in _outcomes(name) if d]
+    assert dates == ["2023-06-06", "2023-05-16"]
+
+
+def test_records_holding_report_pages(tmp_path: Path) -> None:
+    """A crawl's JSON Lines of {url, html}: each record's page is read as a saved page is."""
+    page = CORPUS / "isw-html" / "2022-05-03_kma-alarm-ml.html"
+    if not page.exists():
+        pytest.skip("shared corpus not available")
+    url = (
+        "https://www.understandingwar.org/backgrounder/russian-offensive-campaign-assessment-may-3"
+    )
+    crawl = tmp_path / "crawl.jsonl"
+    record = {"url": url, "html": page.read_text(encoding="utf-8"), "fetched": 1651619509000}
+    crawl.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    (result,) = parse_path(crawl)
+    original = parse_file(page)
+    assert result.report.report_date == original.report_date
+    assert len(result.report.takeaways) == len(original.takeaways)
+    assert result.report.url == url

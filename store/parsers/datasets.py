@@ -33,6 +33,8 @@ _MAX_FIELD_CHARS = 20_000_000
 # Columns are judged on this many records (enough to see past nulls, cheap on big files).
 _SAMPLE = 500
 _URL = re.compile(r"^https?://\S+$", re.IGNORECASE)
+# A column name is short; a first line with a longer cell is already a record.
+_MAX_HEADER_CELL = 200
 # How deep to look for the list of records in a JSON object ({"data": {"reports": [...]}}).
 _MAX_DEPTH = 4
 
@@ -229,20 +231,26 @@ def _has_body(record: dict[str, Any]) -> bool:
 
 
 def _table_rows(text: str, delimiter: str | None) -> list[Any]:
+    """A table's rows as {column: value} (None for an empty row). The delimiter is the one the
+    first line uses most (a sniffer reads the commas of the prose in the bodies); a first line
+    with a cell of prose in it is a record, not a header, and the columns are numbered."""
     csv.field_size_limit(_MAX_FIELD_CHARS)
     if delimiter is None:
-        try:
-            delimiter = csv.Sniffer().sniff(text[:20_000], delimiters=",;\t|").delimiter
-        except csv.Error:
-            delimiter = ","
-    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
+        first = text.split("\n", 1)[0]
+        delimiter = max(",;\t|", key=first.count) if any(c in first for c in ",;\t|") else ","
     try:
-        return [
-            {k: v for k, v in row.items() if k is not None} if any(row.values()) else None
-            for row in reader
-        ]
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except csv.Error as err:
         raise ParseError(f"unreadable table: {err}") from err
+    if not rows:
+        return []
+    header, data = rows[0], rows[1:]
+    if any(len(cell) > _MAX_HEADER_CELL for cell in header):
+        header, data = [f"column {i + 1}" for i in range(max(map(len, rows)))], rows
+    return [
+        dict(zip(header, row, strict=False)) if any(cell.strip() for cell in row) else None
+        for row in data
+    ]
 
 
 def _flatten(value: Any, prefix: str = "") -> Any:
