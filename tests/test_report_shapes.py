@@ -407,3 +407,23 @@ def test_records_holding_report_pages(tmp_path: Path) -> None:
     assert result.report.report_date == original.report_date
     assert len(result.report.takeaways) == len(original.takeaways)
     assert result.report.url == url
+
+
+@pytest.mark.parametrize("day", ["2022-03-02", "2022-05-03", "2022-09-11"])
+def test_a_browser_copy_of_a_page_keeps_its_takeaways(day: str) -> None:
+    """Select-all and copy in a browser: every paragraph on its own line with a blank line
+    between, no bullets, the report's title without its year but a posting line with it."""
+    from selectolax.lexbor import LexborHTMLParser
+
+    page = CORPUS / "isw-html" / f"{day}_kma-alarm-ml.html"
+    if not page.exists():
+        pytest.skip("shared corpus not available")
+    tree = LexborHTMLParser(page.read_text(encoding="utf-8"))
+    for node in tree.css("script, style"):
+        node.decompose()
+    blocks = [" ".join(n.text().split()) for n in tree.body.css("h1, h2, h3, h4, p, li")]
+    posted = date.fromisoformat(day).strftime("Posted %b %d, %Y")
+    copy = "\n\n".join([posted, *(b for b in blocks if b)])
+    report, original = parse_text(copy, "copy.txt"), parse_file(page)
+    assert report.report_date == original.report_date
+    assert [t.texts["en"] for t in report.takeaways] == [t.texts["en"] for t in original.takeaways]

@@ -118,9 +118,14 @@ def _take_takeaways(blocks: list[Block], body: Body, allow_unlabeled: bool) -> l
             end += 1
         if end == first:
             # Pasted text loses bullet glyphs: then the takeaways are the paragraphs directly
-            # below the heading, up to the first blank line.
+            # below the heading, up to the first blank line -- unless the paste puts a blank line
+            # between all its paragraphs (a browser's copy of a page), where only the report's
+            # next part ends them.
+            spaced = _double_spaced(blocks)
             while end < len(blocks) and blocks[end].kind == "para":
-                if end > first and (blocks[end].gap or _ends_run(blocks[first:end], blocks[end])):
+                if end > first and (
+                    (blocks[end].gap and not spaced) or _ends_run(blocks[first:end], blocks[end])
+                ):
                     break
                 end += 1
         body.takeaways = [tx.clean_text(b.text) for b in blocks[first:end]]
@@ -135,6 +140,12 @@ def _take_takeaways(blocks: list[Block], body: Body, allow_unlabeled: bool) -> l
     return blocks
 
 
+def _double_spaced(blocks: list[Block]) -> bool:
+    """Does (nearly) every paragraph of the text stand after a blank line?"""
+    paragraphs = [b for b in blocks if b.kind == "para"]
+    return len(paragraphs) >= 5 and sum(b.gap for b in paragraphs) >= 0.9 * len(paragraphs)
+
+
 def _ends_run(run: list[Block], block: Block) -> bool:
     """Does `block` end a run of unmarked takeaway paragraphs that has no blank line after it
     (text whose breaks were flattened)? Takeaways are sentences of a few lines: a heading or a
@@ -146,7 +157,8 @@ def _ends_run(run: list[Block], block: Block) -> bool:
     if (
         not tx.ends_sentence(text)
         and len(text) < _SHORT_HEADING
-        and all(tx.ends_sentence(b.text) for b in run)
+        and not text.endswith((";", ",", " and", " or"))
+        and 2 * sum(tx.ends_sentence(b.text) for b in run) >= len(run)
     ):
         return True  # a heading after sentences (a run of "…;" items is a list of its own)
     lengths = sorted(len(tx.clean_text(b.text)) for b in run)

@@ -107,6 +107,10 @@ def choose_report_date(evidence: DateEvidence, today: date | None = None) -> Dat
     # Outside evidence first: on a tie it lends the year (see _with_year).
     hints = [d for _, d in named]
     hints += [h for h in evidence.year_hints if h and 1900 <= h.year <= 2099]
+    # A year that would put the report outside the series lends nothing (a quoted "August 14,
+    # 2021" in an August 14 report).
+    latest = (today or date.today()) + timedelta(days=1)
+    hints = [h for h in hints if FIRST_ASSESSMENT.year <= h.year <= latest.year]
 
     choice: DateChoice | None = None
     own = _own_candidates(evidence)
@@ -115,9 +119,9 @@ def choose_report_date(evidence: DateEvidence, today: date | None = None) -> Dat
         if year is None:
             year = next((c[2] for _, c in own if c[:2] == (month, day) and c[2]), None)
         if year is None:
-            if not hints:
-                raise ParseError(f"no report date found (only month {month} day {day}, no year)")
             found = _with_year(month, day, hints)
+            if found is None:
+                raise ParseError(f"no report date found (only month {month} day {day}, no year)")
         else:
             found = _valid(year, month, day)
         if found is None:
@@ -282,7 +286,7 @@ def _with_year(month: int, day: int, hints: list[date]) -> date | None:
         found = _valid(hint.year, month, day)
         if found is not None and found > hint + timedelta(days=7):
             found = _valid(hint.year - 1, month, day)
-        if found is None:
+        if found is None or found < FIRST_ASSESSMENT:
             continue
         score = (abs((hint - found).days), order, found)
         if best is None or score < best:
