@@ -427,3 +427,24 @@ def test_a_browser_copy_of_a_page_keeps_its_takeaways(day: str) -> None:
     report, original = parse_text(copy, "copy.txt"), parse_file(page)
     assert report.report_date == original.report_date
     assert [t.texts["en"] for t in report.takeaways] == [t.texts["en"] for t in original.takeaways]
+
+
+def test_a_korean_repost_saved_as_a_web_page_reads_as_the_repost() -> None:
+    """The forum page itself saved from the browser (HTML), not its text: the Korean summary
+    still pairs with the English takeaways, as in the text copy of the same repost."""
+    import html
+
+    if not SEED.exists():
+        pytest.skip("shared corpus not available")
+    lines = SEED.read_text(encoding="utf-8").splitlines()
+    page = (
+        "<!DOCTYPE html><html><head><title>[ISW] 러시아 공세 캠페인 평가 - 자유게시판</title>"
+        "</head><body><div class='board'><script>var x = 1;</script>"
+        + "".join(f"<p>{html.escape(line)}</p>" for line in lines if line.strip())
+        + "</div></body></html>"
+    )
+    report, text_copy = parse_text(page, "repost.html"), parse_file(SEED)
+    assert report.source_format is SourceFormat.KOREAN_REPOST
+    assert report.report_date == text_copy.report_date
+    assert [t.texts for t in report.takeaways] == [t.texts for t in text_copy.takeaways]
+    assert {"en", "ko"} <= set(report.takeaways[0].texts)

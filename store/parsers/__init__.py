@@ -17,7 +17,7 @@ from store.parsers.datasets import (
     looks_like_dataset,
     parse_dataset,
 )
-from store.parsers.isw_html import looks_like_html, parse_isw_html
+from store.parsers.isw_html import looks_like_html, page_text, parse_isw_html
 from store.parsers.korean_repost import looks_like_korean_repost, parse_korean_repost
 from store.parsers.markdown import looks_like_markdown, parse_markdown
 from store.parsers.plain_text import parse_plain_text
@@ -63,7 +63,12 @@ def parse_text(text: str, source: str, hints: SourceHints | None = None) -> Repo
     if "\x00" in text:
         raise ParseError("binary data (contains NUL characters)")
     try:
-        return _PARSERS[detect_format(text)](text, source, hints)
+        found = detect_format(text)
+        if found is SourceFormat.ISW_HTML and looks_like_korean_repost(visible := page_text(text)):
+            # A Korean forum's repost saved as a web page: read as the repost it is, so its
+            # Korean summary pairs with the English takeaways.
+            return parse_korean_repost(visible, source, hints)
+        return _PARSERS[found](text, source, hints)
     except ParseError:
         raise
     except Exception as exc:

@@ -46,6 +46,22 @@ MAX_NESTING = 256
 MAX_HTML_CHARS = 1_500_000
 
 
+_BLOCK_END = re.compile(
+    r"<br\s*/?>|</(?:p|div|li|h[1-6]|tr|blockquote|section|article|pre|dd|dt)\s*>", re.IGNORECASE
+)
+
+
+def page_text(text: str) -> str:
+    """A page's visible text with a line per paragraph, as a browser's copy gives it (inline
+    elements stay inside their line): for pages that are not ISW's own, such as a forum's
+    repost saved as HTML, which the text parsers read."""
+    tree = LexborHTMLParser(_BLOCK_END.sub(lambda m: m.group(0) + "\n", text))
+    for node in tree.css("script, style, noscript, template"):
+        node.decompose()
+    root = tree.body or tree.root
+    return root.text(separator="") if root is not None else ""
+
+
 def looks_like_html(text: str) -> bool:
     head = text.lstrip()[:1000].lower()
     return head.startswith(("<!doctype html", "<html", "<head", "<body")) or (
