@@ -64,10 +64,13 @@ def parse_text(text: str, source: str, hints: SourceHints | None = None) -> Repo
         raise ParseError("binary data (contains NUL characters)")
     try:
         found = detect_format(text)
-        if found is SourceFormat.ISW_HTML and looks_like_korean_repost(visible := page_text(text)):
-            # A Korean forum's repost saved as a web page: read as the repost it is, so its
-            # Korean summary pairs with the English takeaways.
-            return parse_korean_repost(visible, source, hints)
+        if found is SourceFormat.ISW_HTML and looks_like_korean_repost(text):
+            # Hangul in the page (a linear count of the raw text first: lexbor is not run twice
+            # on every page): a Korean forum's repost saved as a web page is read as the repost
+            # it is, so its Korean summary pairs with the English takeaways.
+            visible = page_text(text)
+            if looks_like_korean_repost(visible):
+                return parse_korean_repost(visible, source, hints)
         return _PARSERS[found](text, source, hints)
     except ParseError:
         raise

@@ -51,6 +51,21 @@ _BLOCK_END = re.compile(
 )
 
 
+def check_page(text: str) -> None:
+    """Refuse, before lexbor sees it, a page too large, truncated or nested too deeply to be a
+    report (see MAX_HTML_CHARS and MAX_NESTING)."""
+    if len(text) > MAX_HTML_CHARS:
+        raise ParseError(
+            f"HTML page too large for a report ({len(text):,} characters; limit {MAX_HTML_CHARS:,})"
+        )
+    if re.search(r"<html[\s>]", text[:5000], re.IGNORECASE) and not re.search(
+        r"</html\s*>", text, re.IGNORECASE
+    ):
+        raise ParseError("truncated HTML (no closing </html> tag)")
+    if nesting_depth(text, MAX_NESTING) > MAX_NESTING:
+        raise ParseError(f"HTML nested too deeply (more than {MAX_NESTING} levels of elements)")
+
+
 def page_text(text: str) -> str:
     """A page's visible text with a line per paragraph, as a browser's copy gives it (inline
     elements stay inside their line): for pages that are not ISW's own, such as a forum's
@@ -71,16 +86,7 @@ def looks_like_html(text: str) -> bool:
 
 def parse_isw_html(text: str, source: str, hints: SourceHints | None = None) -> Report:
     hints = hints or SourceHints()
-    if len(text) > MAX_HTML_CHARS:
-        raise ParseError(
-            f"HTML page too large for a report ({len(text):,} characters; limit {MAX_HTML_CHARS:,})"
-        )
-    if re.search(r"<html[\s>]", text[:5000], re.IGNORECASE) and not re.search(
-        r"</html\s*>", text, re.IGNORECASE
-    ):
-        raise ParseError("truncated HTML (no closing </html> tag)")
-    if nesting_depth(text, MAX_NESTING) > MAX_NESTING:
-        raise ParseError(f"HTML nested too deeply (more than {MAX_NESTING} levels of elements)")
+    check_page(text)
     tree = LexborHTMLParser(text)
     title = _title(tree)
     for node in tree.css(_CHROME):
