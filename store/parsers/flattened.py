@@ -66,11 +66,6 @@ def unflatten(text: str) -> str:
     return "\n".join(out)
 
 
-def is_flattened(text: str) -> bool:
-    """Does the text need `unflatten`: comma-joined paragraphs or a heading run into its list?"""
-    return any(_split_line(line) != [line] for line in text.splitlines())
-
-
 def _split_line(line: str) -> list[str]:
     if len(_COMMA_JOIN.findall(line)) >= _MIN_COMMA_JOINS:
         parts = [part.strip() for part in _COMMA_SPLIT.split(line)]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from store.models import Report, SourceFormat, SourceHints
 from store.parsers.blocks import assemble
 from store.parsers.dates import any_full_date
-from store.parsers.flattened import is_flattened, unflatten
+from store.parsers.flattened import unflatten
 from store.parsers.lines import flattened_line, join_lines, plain_line
 from store.parsers.report import body_evidence, make_report
 from store.parsers.report_date import choose_report_date
@@ -22,8 +22,9 @@ def parse_plain_text(
     hints = hints or SourceHints()
     # Text that lost its line structure also lost its headings' markup: bare short lines are
     # taken as headings there (in an ordinary paste they may be anything).
-    classify = flattened_line if is_flattened(text) else plain_line
-    text = unflatten(text)
+    restored = unflatten(text)
+    classify = flattened_line if restored.splitlines() != text.splitlines() else plain_line
+    text = restored
     body = assemble(join_lines(text.splitlines(), classify), allow_unlabeled_takeaways=True)
     titles = [t for t in (hints.title, *body.titles) if t]
     require_assessment(titles, body.labeled, text)
