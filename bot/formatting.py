@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from bot.i18n import label, note_text
+from bot.i18n import english_marker, label, note_text
 from retrieval.gloss import gloss_line
 from retrieval.models import Answer, Result, Timeline
 
@@ -19,11 +19,7 @@ def clean_terminal(text: str) -> str:
 def result_lines(result: Result, lang: str, index: int) -> list[str]:
     day = result.report_date.isoformat()
     kind = label(lang, "takeaway" if result.kind == "takeaway" else "passage")
-    marker = (
-        ""
-        if result.lang == lang or lang not in ("ko", "uk", "ru")
-        else " " + label(lang, "only_english")
-    )
+    marker = english_marker(result.lang, lang)
     lines = [f"{index}. [{day}] {clean_terminal(result.text)}{marker}", f"   — {kind}, {day}"]
     if result.url:
         lines[-1] += f" · {clean_terminal(result.url)}"
@@ -73,9 +69,5 @@ def format_timeline(timeline: Timeline) -> str:
 
 
 def _dated(result: Result, lang: str) -> str:
-    marker = (
-        ""
-        if result.lang == lang or lang not in ("ko", "uk", "ru")
-        else " " + label(lang, "only_english")
-    )
+    marker = english_marker(result.lang, lang)
     return f"[{result.report_date.isoformat()}] {clean_terminal(result.text)}{marker}"

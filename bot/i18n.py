@@ -375,3 +375,11 @@ def note_text(lang: str, note: str | None, query: str = "") -> str | None:
     if key not in LABELS["en"]:
         return note
     return label(lang, key, date=arg, query=query)
+
+
+def english_marker(text_lang: str, reader_lang: str) -> str:
+    """ " (원문 영어)" after an English text shown to a Korean, Ukrainian or Russian reader; ""
+    otherwise (a text in the reader's language, or in a third one, says nothing wrong)."""
+    if text_lang != "en" or reader_lang == "en" or reader_lang not in ("ko", "uk", "ru"):
+        return ""
+    return " " + label(reader_lang, "only_english")

@@ -24,7 +24,7 @@ from telegram import (
 )
 from telegram.constants import ParseMode
 
-from bot.i18n import LABELS, label, note_text
+from bot.i18n import LABELS, english_marker, label, note_text
 from retrieval.gloss import gloss_line
 from retrieval.models import Answer, Result, StoreStats, Timeline
 
@@ -139,9 +139,7 @@ def result_html(result: Result, lang: str, index: int | None) -> str:
     """One takeaway (or passage) with its report date and its source; numbered unless `index`
     is None (a takeaway shared on its own)."""
     day = result.report_date.isoformat()
-    marker = ""
-    if result.lang != lang and lang in ("ko", "uk", "ru"):
-        marker = " " + escape(label(lang, "only_english"))
+    marker = escape(english_marker(result.lang, lang))
     kind = label(lang, "takeaway" if result.kind == "takeaway" else "passage")
     number = f"{index}. " if index is not None else ""
     lines = [f"<b>{number}[{day}]</b> {escape(result.text)}{marker}"]
@@ -211,9 +209,7 @@ def news_html(answer: Answer, topics: list[str] | None = None, limit: int = MAX_
         head += f"\n<i>{escape(note)}</i>"
     blocks = []
     for i, result in enumerate(answer.results, 1):
-        marker = ""
-        if result.lang != lang and lang in ("ko", "uk", "ru"):
-            marker = " " + escape(label(lang, "only_english"))
+        marker = escape(english_marker(result.lang, lang))
         if result.translated_by and result.original_text:
             marker = f" <i>{escape(label(lang, 'machine_translation'))}</i>"
             marker += f"\n<blockquote expandable>{escape(result.original_text)}</blockquote>"
@@ -341,9 +337,7 @@ def timeline_caption(timeline: Timeline, limit: int = MAX_CAPTION) -> str:
         def line(prefix: str, result: Result) -> str:
             text = " ".join(result.text.split())
             text = clip_words(text, size) if size is not None else text
-            marker = ""
-            if result.lang != lang and lang in ("ko", "uk", "ru"):
-                marker = " " + escape(label(lang, "only_english"))
+            marker = escape(english_marker(result.lang, lang))
             return f"{prefix}[{result.report_date.isoformat()}] {escape(text)}{marker}"
 
         parts = [f"<b>{escape(head)}</b>"]

@@ -16,6 +16,8 @@ class SourceFormat(StrEnum):
     ISW_HTML = "isw_html"
     MARKDOWN = "markdown"
     PLAIN_TEXT = "plain_text"
+    # A Ukrainian or Russian repost of a report (its takeaways translated by the reposter).
+    CYRILLIC_REPOST = "cyrillic_repost"
     # One record of a JSON / JSONL / CSV / TSV file holding many reports.
     DATASET = "dataset"
 

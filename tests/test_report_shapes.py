@@ -448,3 +448,25 @@ def test_a_korean_repost_saved_as_a_web_page_reads_as_the_repost() -> None:
     assert report.report_date == text_copy.report_date
     assert [t.texts for t in report.takeaways] == [t.texts for t in text_copy.takeaways]
     assert {"en", "ko"} <= set(report.takeaways[0].texts)
+
+
+@pytest.mark.parametrize(
+    ("name", "lang", "count"), [("repost-uk.txt", "uk", 4), ("repost-ru.txt", "ru", 3)]
+)
+def test_ukrainian_and_russian_reposts_are_stored_in_their_language(name, lang, count) -> None:
+    """A news site's "Ключові висновки ISW" / "Основные выводы": the takeaways are the
+    reposter's translation, stored in that language, never as English; the date is written day
+    first ("26 січня 2024", "26 января 2024 года")."""
+    report = parse_file(SHAPES / name)
+    assert report.source_format is SourceFormat.CYRILLIC_REPOST
+    assert (report.report_date, report.date_source) == (date(2024, 1, 26), "title")
+    assert report.languages == [lang]
+    assert len(report.takeaways) == count
+    assert all(set(t.texts) == {lang} for t in report.takeaways)
+    assert report.takeaways[1].texts[lang].startswith("Російські" if lang == "uk" else "Российские")
+
+
+def test_a_cyrillic_text_that_does_not_name_isw_is_not_a_repost() -> None:
+    text = "Новини дня\n\n" + "Сьогодні у місті відбулася виставка квітів та концерт. " * 20
+    with pytest.raises(ParseError, match="not an ISW assessment"):
+        parse_text(text, "news.txt")

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from store.models import ParseError, Report, SourceFormat, SourceHints
+from store.parsers.cyrillic_repost import looks_like_cyrillic_repost, parse_cyrillic_repost
 from store.parsers.datasets import (
     DATASET_SUFFIXES,
     NotADatasetError,
@@ -39,6 +40,7 @@ _PARSERS: dict[SourceFormat, Callable[[str, str, SourceHints | None], Report]] =
     SourceFormat.KOREAN_REPOST: parse_korean_repost,
     SourceFormat.MARKDOWN: parse_markdown,
     SourceFormat.PLAIN_TEXT: parse_plain_text,
+    SourceFormat.CYRILLIC_REPOST: parse_cyrillic_repost,
 }
 
 
@@ -49,6 +51,8 @@ def detect_format(text: str) -> SourceFormat:
     # Before markdown: a repost pasted with "**" or "- " bullets is still a repost.
     if looks_like_korean_repost(text):
         return SourceFormat.KOREAN_REPOST
+    if looks_like_cyrillic_repost(text):
+        return SourceFormat.CYRILLIC_REPOST
     if looks_like_markdown(text):
         return SourceFormat.MARKDOWN
     return SourceFormat.PLAIN_TEXT

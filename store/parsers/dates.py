@@ -54,13 +54,33 @@ DATELINE = re.compile(
     re.IGNORECASE,
 )
 
+# Ukrainian and Russian reposts date a report day first, the month in the genitive:
+# "26 січня 2024", "26 января 2024 года".
+CYRILLIC_MONTHS = {
+    name: number
+    for names in (
+        "січня лютого березня квітня травня червня липня серпня вересня жовтня листопада грудня",
+        "января февраля марта апреля мая июня июля августа сентября октября ноября декабря",
+    )
+    for number, name in enumerate(names.split(), start=1)
+}
+CYRILLIC_DATE = re.compile(
+    r"(?<!\d)(?P<day>\d{1,2})\s+(?P<month>"
+    + "|".join(CYRILLIC_MONTHS)
+    + rf")(?:\s+{_YEAR}(?!\d))?",
+    re.IGNORECASE,
+)
+
 # (month, day, year or None)
 Partial = tuple[int, int, int | None]
 
 
 def partial(match: re.Match[str]) -> Partial | None:
     month_text = match.group("month")
-    month = int(month_text) if month_text.isdigit() else MONTHS[month_text.lower()]
+    if month_text.isdigit():
+        month = int(month_text)
+    else:
+        month = MONTHS.get(month_text.lower()) or CYRILLIC_MONTHS[month_text.lower()]
     day = int(match.group("day"))
     year = int(match.group("year")) if match.group("year") else None
     try:
@@ -88,7 +108,7 @@ def any_full_date(text: str) -> date | None:
 def full_dates(text: str, limit: int | None = None) -> list[date]:
     """The complete dates (with a year) written in `text`, ISO, Korean and English forms."""
     found: list[date] = []
-    for pattern in (ISO_DATE, KO_DATE, EN_DATE):
+    for pattern in (ISO_DATE, KO_DATE, EN_DATE, CYRILLIC_DATE):
         for match in pattern.finditer(text):
             got = partial(match)
             if got and got[2]:

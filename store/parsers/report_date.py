@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 from store.models import ParseError
 from store.parsers.dates import (
     ASSESSMENT_DATE,
+    CYRILLIC_DATE,
     DATELINE,
     EN_DATE,
     ISO_DATE,
@@ -160,7 +161,7 @@ def _own_candidates(evidence: DateEvidence) -> list[tuple[str, Partial]]:
     <date>", then a pasted date line."""
     found: list[tuple[str, Partial]] = []
     for title in evidence.titles:
-        if got := first_partial((KO_TITLE_DATE, EN_DATE, ISO_DATE), title):
+        if got := first_partial((KO_TITLE_DATE, EN_DATE, CYRILLIC_DATE, ISO_DATE), title):
             found.append(("title", got))
     for line in evidence.datelines:
         if got := first_partial((DATELINE,), line.strip()):
@@ -184,7 +185,7 @@ def _date_line(line: str) -> Partial | None:
     text = line.strip().strip("*_#[]() ")
     label = _DATE_LABEL.match(text)
     rest = text[label.end() :] if label else text
-    for pattern in (ISO_DATE, KO_DATE, EN_DATE):
+    for pattern in (ISO_DATE, KO_DATE, EN_DATE, CYRILLIC_DATE):
         match = pattern.match(rest)
         if match is None:
             continue
@@ -203,7 +204,7 @@ def _mentioned(texts: list[str], hints: list[date], named: list[tuple[str, date]
     ceiling = max((d for _, d in named), default=None)
     days: list[date] = []
     for text in texts:
-        for pattern in (_EN_DAY_PAIR, EN_DATE):
+        for pattern in (_EN_DAY_PAIR, EN_DATE, CYRILLIC_DATE):
             for match in pattern.finditer(text):
                 got = partial(match)
                 if got is None:
