@@ -21,7 +21,7 @@ import pytest_asyncio
 from bot import handlers
 from bot.i18n import label
 from bot.settings import Settings
-from bot.telegram_app import ALLOWED_UPDATES, REDACTED, build_application, run_bot
+from bot.telegram_app import REDACTED, build_application, run_bot
 from bot.telegram_format import (
     MAX_MESSAGE,
     answer_blocks,
@@ -32,7 +32,7 @@ from bot.telegram_format import (
     tg_len,
 )
 from retrieval.models import Answer, Result
-from tests.bot_harness import FakeClock, SwitchableQA
+from tests.bot_harness import FakeClock, SwitchableQA, polling
 from tests.fake_bot_api import FakeBotApi, parse_html
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.slow]
@@ -113,16 +113,8 @@ def switch(qa) -> SwitchableQA:
 async def app(api, switch, clock):
     """The real Application, polling the fake server, as run_polling would run it."""
     application = build_application(make_settings(api.base_url), switch, clock=clock)
-    await application.initialize()
-    await application.post_init(application)
-    await application.start()
-    await application.updater.start_polling(
-        poll_interval=0, timeout=1, allowed_updates=ALLOWED_UPDATES
-    )
-    yield application
-    await application.updater.stop()
-    await application.stop()
-    await application.shutdown()
+    async with polling(application):
+        yield application
 
 
 @pytest.fixture(autouse=True)

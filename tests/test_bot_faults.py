@@ -32,9 +32,9 @@ from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 from bot.handlers import send_failure, send_with_retry
 from bot.i18n import label
 from bot.settings import Settings
-from bot.telegram_app import ALLOWED_UPDATES, build_application
+from bot.telegram_app import build_application
 from bot.telegram_format import escape
-from tests.bot_harness import FakeClock, SwitchableQA
+from tests.bot_harness import FakeClock, SwitchableQA, polling
 from tests.fake_bot_api import Call, FakeBotApi
 
 # 429s are retried by PTB's AIORateLimiter, which reads the deprecated RetryAfter.retry_after
@@ -98,16 +98,8 @@ def switch(qa) -> SwitchableQA:
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def app(api, switch):
     application = build_application(make_settings(api.base_url), switch, clock=FakeClock())
-    await application.initialize()
-    await application.post_init(application)
-    await application.start()
-    await application.updater.start_polling(
-        poll_interval=0, timeout=1, allowed_updates=ALLOWED_UPDATES
-    )
-    yield application
-    await application.updater.stop()
-    await application.stop()
-    await application.shutdown()
+    async with polling(application):
+        yield application
     print("\n[test_bot_faults] " + ", ".join(f"{k}={v}" for k, v in sorted(FIGURES.items())))
 
 

@@ -36,10 +36,10 @@ from bot.handlers import UPLOAD_SUFFIXES, looks_like_text, safe_upload_name
 from bot.i18n import label
 from bot.ratelimit import SlidingWindowLimiter
 from bot.settings import Settings
-from bot.telegram_app import ALLOWED_UPDATES, build_application
+from bot.telegram_app import build_application
 from bot.telegram_format import escape
 from retrieval.models import Answer, Result
-from tests.bot_harness import FakeClock, SwitchableQA
+from tests.bot_harness import FakeClock, SwitchableQA, polling
 from tests.fake_bot_api import FakeBotApi
 
 ASYNC = pytest.mark.asyncio(loop_scope="session")
@@ -134,16 +134,8 @@ async def app(api, switch, clock, data_dir):
         telegram_read_timeout=2.0,
     )
     application = build_application(settings_, switch, clock=clock)
-    await application.initialize()
-    await application.post_init(application)
-    await application.start()
-    await application.updater.start_polling(
-        poll_interval=0, timeout=1, allowed_updates=ALLOWED_UPDATES
-    )
-    yield application
-    await application.updater.stop()
-    await application.stop()
-    await application.shutdown()
+    async with polling(application):
+        yield application
 
 
 @pytest.fixture(autouse=True)

@@ -24,10 +24,10 @@ from PIL import Image
 from bot import handlers
 from bot.i18n import label
 from bot.settings import Settings
-from bot.telegram_app import ALLOWED_UPDATES, build_application
+from bot.telegram_app import build_application
 from bot.telegram_format import inline_results, share_html, timeline_callback_data
 from retrieval.models import Answer, Result
-from tests.bot_harness import FakeClock, SwitchableQA
+from tests.bot_harness import FakeClock, SwitchableQA, polling
 from tests.fake_bot_api import FakeBotApi
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.slow]
@@ -76,15 +76,8 @@ async def app(api, switch, clock):
         inline_cache_time=CACHE_TIME,
     )
     application = build_application(settings, switch, clock=clock)
-    await application.initialize()
-    await application.start()
-    await application.updater.start_polling(
-        poll_interval=0, timeout=1, allowed_updates=ALLOWED_UPDATES
-    )
-    yield application
-    await application.updater.stop()
-    await application.stop()
-    await application.shutdown()
+    async with polling(application, menu=False):
+        yield application
 
 
 @pytest.fixture(autouse=True)
