@@ -6,6 +6,7 @@ Answers are assembled from here; the vector and lexical indexes only say *which*
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -13,6 +14,7 @@ import numpy as np
 
 from retrieval.vectors import VectorIndex
 from store.records import Chunk, ReportEntry
+from store.translation import TranslationRow
 from store.vector_store import ReportStore
 
 
@@ -42,12 +44,32 @@ class Catalog:
 
     @classmethod
     def load(cls, store: ReportStore) -> Catalog:
+        """Everything the store has committed, read from Chroma (see retrieval.snapshot for
+        the persisted copy that a start reads instead)."""
         reports = store.reports()
         raw: dict[str, np.ndarray] = {}
-        chunks = {c.id: c for c in store.committed_chunks(reports, raw)}
+        chunks = store.committed_chunks(reports, raw)
+        return cls.assemble(
+            reports,
+            chunks,
+            VectorIndex.build(raw, {c.id: c for c in chunks}),
+            list(store.translations().values()),
+        )
+
+    @classmethod
+    def assemble(
+        cls,
+        reports: dict[str, ReportEntry],
+        chunks: Iterable[Chunk],
+        vectors: VectorIndex,
+        translations: Iterable[TranslationRow],
+    ) -> Catalog:
+        """The views over committed rows: takeaways grouped by position, passages in report
+        order, and the machine translations that match each report's current version."""
+        by_id = {c.id: c for c in chunks}
         by_pos: dict[tuple[str, int], TakeawayView] = {}
         passages: dict[str, list[Chunk]] = defaultdict(list)
-        for cid, chunk in chunks.items():
+        for cid, chunk in by_id.items():
             if chunk.kind == "takeaway":
                 key = (chunk.report_id, chunk.position)
                 view = by_pos.setdefault(key, TakeawayView(chunk.report_id, chunk.position))
@@ -55,7 +77,7 @@ class Catalog:
                 view.chunk_ids.append(cid)
             else:
                 passages[chunk.report_id].append(chunk)
-        for row in store.translations().values():
+        for row in translations:
             view = by_pos.get((row.report_id, row.position))
             entry = reports.get(row.report_id)
             if view is not None and entry is not None and entry.version == row.version:
@@ -65,8 +87,7 @@ class Catalog:
             takeaways[rid].append(view)
         for rows in passages.values():
             rows.sort(key=lambda c: c.position)
-        vectors = VectorIndex.build(raw, chunks)
-        return cls(reports, chunks, dict(takeaways), dict(passages), vectors)
+        return cls(reports, by_id, dict(takeaways), dict(passages), vectors)
 
     def dates(self) -> list[date]:
         return sorted({r.report_date for r in self.reports.values()})

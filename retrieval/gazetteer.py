@@ -29,6 +29,7 @@ entries.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -145,8 +146,16 @@ class Gazetteer:
         for candidates in index.values():
             candidates.sort(key=lambda f: -len(f.key))
         self._index = index
-        self._lemma_index = self._build_lemma_index()
-        self._place_stems = self._build_place_stems()
+
+    # The Ukrainian/Russian tables cost ~2 s of pymorphy3 analyses and serve only Cyrillic
+    # text: built on the first Cyrillic look-up, so an English or Korean start never pays.
+    @functools.cached_property
+    def _lemma_index(self) -> dict[str, dict[str, list[_LemmaForm]]]:
+        return self._build_lemma_index()
+
+    @functools.cached_property
+    def _place_stems(self) -> dict[str, tuple[list[int], list[int]]]:
+        return self._build_place_stems()
 
     def _build_place_stems(self) -> dict[str, tuple[list[int], list[int]]]:
         """What adjectives keep of one-word Ukrainian and Russian place names -> (entries whose

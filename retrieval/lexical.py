@@ -48,10 +48,11 @@ class LexicalIndex:
         self._tokenizer = tokenizer
         self._lock = threading.RLock()
         self._vocab: dict[str, int] = {}
-        # id -> (term ids, counts), insertion-ordered; order decides ties between equal scores.
+        # id -> (term ids, counts); ties between equal scores go by id (see _refresh).
         self._docs: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._stale = True
         self._order: list[str] = []
+        self._rank = np.zeros(0, dtype=np.int64)
         self._matrix: sp.csc_matrix | None = None
         self._norm = np.zeros(0, dtype=np.float32)
 
@@ -74,6 +75,15 @@ class LexicalIndex:
         token_lists = self._tokenizer.tokens_batch(list(texts))
         with self._lock:
             self._put(ids, token_lists)
+
+    def copy(self) -> LexicalIndex:
+        """An index with the same passages that changes independently of this one (the
+        arrays are shared: they are never written in place)."""
+        other = LexicalIndex(self._tokenizer)
+        with self._lock:
+            other._vocab = dict(self._vocab)
+            other._docs = dict(self._docs)
+        return other
 
     def remove(self, ids: Iterable[str]) -> None:
         """Forget these ids (unknown ids are ignored)."""
@@ -100,6 +110,9 @@ class LexicalIndex:
             return
         self._order = list(self._docs)
         n_docs = len(self._order)
+        # Equal scores are ordered by id, not by when a passage was added: an index brought up
+        # to date report by report (retrieval.snapshot) then ranks exactly as a fresh build.
+        self._rank = np.argsort(np.argsort(np.asarray(self._order, dtype=object), kind="stable"))
         if n_docs == 0:
             self._matrix = None
             self._norm = np.zeros(0, dtype=np.float32)
@@ -211,7 +224,7 @@ class LexicalIndex:
                     candidates.size - limit
                 ]
                 candidates = candidates[scores[candidates] >= kth]
-            ranked = candidates[np.lexsort((candidates, -scores[candidates]))]
+            ranked = candidates[np.lexsort((self._rank[candidates], -scores[candidates]))]
             out: list[tuple[str, float]] = []
             for row in ranked:
                 doc_id = order[row]
@@ -304,6 +317,17 @@ class LexicalIndex:
         return index
 
 
+def _by_language(
+    ids: Sequence[str], texts: Sequence[str], langs: Sequence[str]
+) -> dict[str, tuple[list[str], list[str]]]:
+    groups: dict[str, tuple[list[str], list[str]]] = {}
+    for doc_id, text, lang in zip(ids, texts, langs, strict=True):
+        group = groups.setdefault(lang, ([], []))
+        group[0].append(doc_id)
+        group[1].append(text)
+    return groups
+
+
 def _check_lengths(ids: Sequence[str], texts: Sequence[str]) -> None:
     if len(ids) != len(texts):
         raise ValueError(f"{len(ids)} ids but {len(texts)} texts")
@@ -325,16 +349,43 @@ class PartitionedLexicalIndex:
     def build(self, ids: Sequence[str], texts: Sequence[str], langs: Sequence[str]) -> None:
         _check_lengths(ids, texts)
         _check_lengths(ids, langs)
-        groups: dict[str, tuple[list[str], list[str]]] = {}
-        for doc_id, text, lang in zip(ids, texts, langs, strict=True):
-            group = groups.setdefault(lang, ([], []))
-            group[0].append(doc_id)
-            group[1].append(text)
         self._parts = {}
-        for lang, (group_ids, group_texts) in groups.items():
+        for lang, (group_ids, group_texts) in _by_language(ids, texts, langs).items():
             index = LexicalIndex(self._tokenizer)
             index.build(group_ids, group_texts)
             self._parts[lang] = index
+
+    def add(self, ids: Sequence[str], texts: Sequence[str], langs: Sequence[str]) -> None:
+        """Add passages to their language's partition, tokenising only them."""
+        _check_lengths(ids, texts)
+        _check_lengths(ids, langs)
+        for lang, (group_ids, group_texts) in _by_language(ids, texts, langs).items():
+            self._parts.setdefault(lang, LexicalIndex(self._tokenizer)).add(group_ids, group_texts)
+
+    def remove(self, ids: Iterable[str]) -> None:
+        gone = set(ids)
+        if gone:
+            for index in self._parts.values():
+                index.remove(gone)
+
+    def copy(self) -> PartitionedLexicalIndex:
+        other = PartitionedLexicalIndex(self._tokenizer)
+        other._parts = {lang: index.copy() for lang, index in self._parts.items()}
+        return other
+
+    def save(self, folder: Path) -> None:
+        """One .npz per language (LexicalIndex.save) in `folder`."""
+        folder.mkdir(parents=True, exist_ok=True)
+        for lang, index in self._parts.items():
+            index.save(folder / f"{lang or '_'}.npz")
+
+    @classmethod
+    def load(cls, folder: Path, tokenizer: Tokenizer) -> PartitionedLexicalIndex:
+        index = cls(tokenizer)
+        for path in sorted(folder.glob("*.npz")):
+            lang = "" if path.stem == "_" else path.stem
+            index._parts[lang] = LexicalIndex.load(path, tokenizer)
+        return index
 
     def search(
         self,

@@ -43,6 +43,9 @@ from retrieval import morphology
 TOKENIZER_VERSION = 3
 
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
+# Hangul texts up to this long are remembered (names and questions; not passages).
+_MEMO_MAX_CHARS = 80
+_MEMO_MAX_ENTRIES = 100_000  # a bot's many questions must not grow it without end
 
 # A "word" outside Hangul: Latin (incl. Latin-1/Extended-A/B letters), digits and Cyrillic,
 # optionally joined by - . , ' / _ when a letter or digit follows on both sides.
@@ -127,23 +130,42 @@ def _normalise(text: str) -> str:
 class Tokenizer:
     """Text -> list of index terms, identical for passages and queries.
 
-    Building it loads Kiwi's model (about 2 s); build one and share it. `tokens` and
-    `tokens_batch` are safe to call from several threads.
+    Kiwi's model (about 2.5 s) loads on the first Hangul text; build one tokenizer and share
+    it. `tokens` and `tokens_batch` are safe to call from several threads.
     """
 
     version: int = TOKENIZER_VERSION
 
     def __init__(self) -> None:
-        # num_workers=-1: Kiwi uses every core for batched (iterable) input. Its typo and
-        # multi-word dictionaries are for correcting and joining user text; we only need the
-        # morphemes, and they cost 190 MB of memory and a second of start-up.
-        self._kiwi = Kiwi(num_workers=-1, load_typo_dict=False, load_multi_dict=False)
-        # Kiwi loads part of its model on the first call (~1.4 s); pay that here, not on a query.
-        self._kiwi.tokenize("러시아군이 진격했다.")
+        self._kiwi_lock = threading.Lock()
+        self._kiwi_model: Kiwi | None = None
+        # Kiwi's terms of short Hangul texts already analysed (names, glossary terms, questions),
+        # saved with the read index so that a question whose expansions carry Korean names
+        # does not load Kiwi just for them.
+        self._memo: dict[str, list[tuple[int, str]]] = {}
         self._en = Stemmer.Stemmer("english")
         # PyStemmer objects are not thread-safe; the cache makes the lock rarely taken.
         self._stem_lock = threading.Lock()
         self._stem_cache: dict[tuple[str, str | None], list[str]] = {}
+
+    @property
+    def _kiwi(self) -> Kiwi:
+        """Kiwi, loaded on the first Hangul text (~2.5 s and ~200 MB): an English question
+        answered from saved indexes (retrieval.snapshot) never needs it."""
+        with self._kiwi_lock:
+            if self._kiwi_model is None:
+                # num_workers=-1: Kiwi uses every core for batched (iterable) input. Its typo
+                # and multi-word dictionaries are for correcting and joining user text; we only
+                # need the morphemes, and they cost 190 MB of memory and a second of start-up.
+                kiwi = Kiwi(num_workers=-1, load_typo_dict=False, load_multi_dict=False)
+                # Kiwi loads part of its model on the first call (~1.4 s); pay it here.
+                kiwi.tokenize("러시아군이 진격했다.")
+                self._kiwi_model = kiwi
+            return self._kiwi_model
+
+    def warm_up(self) -> None:
+        """Load Kiwi now (a long-running bot, before its first Korean question)."""
+        _ = self._kiwi
 
     # ----------------------------------------------------------------- public API
 
@@ -156,10 +178,17 @@ class Tokenizer:
         normalised = [_normalise(t) if isinstance(t, str) else "" for t in texts]
         hangul_at = [i for i, t in enumerate(normalised) if _HANGUL.search(t)]
         korean: dict[int, list[tuple[int, str]]] = {}
-        if hangul_at:
-            analysed = self._kiwi.tokenize([normalised[i] for i in hangul_at])
-            for i, morphs in zip(hangul_at, analysed, strict=True):
+        for i in hangul_at:
+            known = self._memo.get(normalised[i])
+            if known is not None:
+                korean[i] = list(known)
+        todo = [i for i in hangul_at if i not in korean]
+        if todo:
+            analysed = self._kiwi.tokenize([normalised[i] for i in todo])
+            for i, morphs in zip(todo, analysed, strict=True):
                 korean[i] = self._korean_terms(morphs)
+                if len(normalised[i]) <= _MEMO_MAX_CHARS and len(self._memo) < _MEMO_MAX_ENTRIES:
+                    self._memo[normalised[i]] = korean[i]
         out: list[list[str]] = []
         for i, text in enumerate(normalised):
             terms = self._other_terms(text)
@@ -168,6 +197,16 @@ class Tokenizer:
                 terms.sort(key=lambda pair: pair[0])  # stable: keeps whole-before-parts
             out.append([term for _, term in terms])
         return out
+
+    def remembered(self) -> dict[str, list[tuple[int, str]]]:
+        """The short Hangul texts analysed so far and their Kiwi terms (see `remember`)."""
+        return dict(self._memo)
+
+    def remember(self, memo: dict[str, list[tuple[int, str]]]) -> None:
+        """Take analyses saved by `remembered` (made by the same tokenizer code and Kiwi)."""
+        self._memo.update(
+            {text: [(int(p), str(t)) for p, t in terms] for text, terms in memo.items()}
+        )
 
     def unique_tokens(self, texts: Iterable[str]) -> list[str]:
         """Distinct terms of several texts (e.g. a query and its translations), first-seen order."""

@@ -39,10 +39,42 @@ class VectorIndex:
         """Rows for the chunks that have a vector, in `chunks` order."""
         ids = [cid for cid in chunks if cid in vectors]
         if not ids:
-            return cls([], np.zeros((0, 0), dtype=np.float32), np.zeros(0, dtype=np.int32))
+            return cls.empty()
         matrix = np.stack([np.asarray(vectors[cid], dtype=np.float32) for cid in ids])
         dates = np.asarray([date_to_int(chunks[cid].report_date) for cid in ids], dtype=np.int32)
         return cls(ids, matrix, dates, [chunks[cid].lang for cid in ids])
+
+    @classmethod
+    def empty(cls) -> VectorIndex:
+        return cls([], np.zeros((0, 0), dtype=np.float32), np.zeros(0, dtype=np.int32))
+
+    def updated(
+        self,
+        drop: set[str],
+        ids: list[str],
+        matrix: np.ndarray | None,
+        dates: np.ndarray,
+        langs: list[str],
+    ) -> VectorIndex:
+        """A new index without the `drop` rows and with these rows added (this one is left as
+        it is: it may be serving questions meanwhile)."""
+        keep = [i for i, cid in enumerate(self.ids) if cid not in drop] if drop else None
+        old = self.matrix if keep is None else self.matrix[keep]
+        old_dates = self.dates if keep is None else self.dates[keep]
+        old_ids = self.ids if keep is None else [self.ids[i] for i in keep]
+        old_langs = self.langs if keep is None else [self.langs[i] for i in keep]
+        if matrix is None or not ids:
+            if keep is None:
+                return self
+            return VectorIndex(old_ids, np.asarray(old), old_dates, old_langs)
+        new = np.asarray(matrix, dtype=np.float32)
+        stacked = np.concatenate([old, new]) if len(old_ids) else new
+        return VectorIndex(
+            old_ids + ids,
+            stacked,
+            np.concatenate([old_dates, dates.astype(np.int32)]),
+            old_langs + langs,
+        )
 
     def __len__(self) -> int:
         return len(self.ids)

@@ -331,6 +331,12 @@ class ReportStore:
 
     # ---- other processes ----------------------------------------------------------------------
 
+    @property
+    def embedded(self) -> bool:
+        """Is this store on a data folder of this machine (whose generation file every writer
+        updates), not a Chroma server that writers elsewhere may change?"""
+        return self._embedded
+
     def generation(self) -> Generation:
         """Where the store on disk is at: compare two to know whether anything was committed in
         between, by any process (a stat call)."""
@@ -635,6 +641,14 @@ class ReportStore:
         else:
             log.warning("the store kept changing while it was read; the snapshot may be stale")
         return chunks
+
+    @_uses_client
+    def chunks_of(
+        self, reports: dict[str, ReportEntry], vectors: dict[str, np.ndarray] | None = None
+    ) -> list[Chunk]:
+        """The chunks of exactly these reports' versions (a reader catching up with a few
+        reports; it checks the manifest again itself, as committed_chunks does)."""
+        return self._chunks_of(reports, vectors)
 
     def _chunks_of(
         self, reports: dict[str, ReportEntry], vectors: dict[str, np.ndarray] | None = None

@@ -119,7 +119,11 @@ def test_models_load_only_for_the_scripts_questions_use():
     detector = LanguageDetector()
     assert detector.detect("크렘린이 협상에 대해 뭐라고 했어?") == "ko"
     assert detector._detectors == {}
+    # A plainly English question is settled by the small trigram models alone...
     assert detector.detect("What did the Kremlin say about the negotiations?") == "en"
+    assert detector._detectors == {}
+    # ...another Latin-script language needs the full ones.
+    assert detector.detect("Was hat der Kreml über Verhandlungen gesagt?") == "de"
     assert set(detector._detectors) == {"latin"}
     # Words only Ukrainian writes settle it without lingua's Cyrillic models...
     assert detector.detect("Що сказав Кремль про переговори?") == "uk"
