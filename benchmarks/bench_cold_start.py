@@ -37,7 +37,7 @@ import _common as c
 
 QUESTION = "What did the Kremlin say about negotiations?"
 IMPORTS = (
-    "import bot.cli, bot.commands, store.onnx_embedding, onnxruntime, retrieval.service, "
+    "import bot.cli, bot.commands, store.embedding.onnx, onnxruntime, retrieval.service, "
     "retrieval.language, retrieval.tokenize"
 )
 HEAVY = [

@@ -62,7 +62,7 @@ def load_translator(settings: Settings) -> Translator | None:
 
 def load_embedder(settings: Settings) -> Embedder:
     if settings.embedding_backend == "onnx":
-        from store.onnx_embedding import OnnxEmbedder
+        from store.embedding.onnx import OnnxEmbedder
 
         return OnnxEmbedder(
             settings.embedding_model, settings.model_cache, settings.embedding_threads

@@ -26,12 +26,13 @@ from bot.news import NEWS_KEY
 from bot.settings import Settings
 from bot.subscriptions import FILE_NAME
 from bot.telegram_app import ALLOWED_UPDATES, build_application
+from store.embedding import HashingEmbedder
 from store.ingest import ingest
 from store.parsers import parse_file
 from store.vector_store import ReportStore
 from tests.conftest import SEED
 from tests.fake_bot_api import Call, FakeBotApi, parse_html
-from tests.watch_helpers import HashingEmbedder, LocalSite, corpus_html, drop_in, rss, title_of
+from tests.watch_helpers import LocalSite, corpus_html, drop_in, rss, title_of
 
 pytestmark = [
     pytest.mark.asyncio(loop_scope="session"),
