@@ -1,6 +1,6 @@
 """Nobody gets in, nothing leaks, nobody hogs the bot.
 
-The real Application and handlers against the fake Bot API server (tests/fake_bot_api.py):
+The real Application and handlers against the fake Bot API server (bot/fake_bot_api.py):
 
 - the token (and its secret part after the colon) never appears in a log record (everything
   captured at DEBUG across a run with faults) nor in anything sent to a user;
@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 from bot import handlers
 from bot.chat import respond as chat_respond
 from bot.commands import answer_command
+from bot.fake_bot_api import FakeBotApi
 from bot.formatting import format_answer
 from bot.handlers import UPLOAD_SUFFIXES, looks_like_text, safe_upload_name
 from bot.i18n import label
@@ -41,7 +42,6 @@ from bot.telegram_format import escape
 from retrieval.models import Answer, Result
 from store.library import ReportLibrary
 from tests.bot_harness import FakeClock, SwitchableQA, polling
-from tests.fake_bot_api import FakeBotApi
 
 ASYNC = pytest.mark.asyncio(loop_scope="session")
 pytestmark = [
