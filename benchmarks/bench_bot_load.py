@@ -5,7 +5,7 @@ What runs (all on 127.0.0.1, nothing leaves the machine):
                 AIORateLimiter, concurrent_updates=16) over a real ReportQA (bot.wiring.build_qa),
                 started as run_polling would start it (initialize, post_init, start,
                 updater.start_polling(poll_interval=0, timeout=1)), as tests/test_bot_e2e.py does.
-  server process  tests/fake_bot_api.py's FakeBotApi (aiohttp) plus the load driver, in a child
+  server process  bot/fake_bot_api.py's FakeBotApi (aiohttp) plus the load driver, in a child
                 process of its own (spawn), so the fake Telegram's JSON/HTML work and the driver
                 do not share the bot's event loop and GIL (real Telegram is remote too).
 
@@ -81,7 +81,7 @@ RESULT_FILE = BENCH_DIR / "results" / "bench_bot_load.json"
 if str(REPO) not in sys.path:  # `python benchmarks/bench_bot_load.py` from anywhere
     sys.path.insert(0, str(REPO))
 
-from tests.fake_bot_api import FakeBotApi  # noqa: E402  (aiohttp only; no model imports)
+from bot.fake_bot_api import FakeBotApi  # noqa: E402  (aiohttp only; no model imports)
 
 TOKEN = "123456789:AAE-fake_token-for-the-load-bench-0123456789"
 BOT_NAME = "isw_report_bot"
@@ -920,7 +920,7 @@ def fingerprint() -> dict[str, str]:
         "bot/telegram_app.py",
         "bot/settings.py",
         "retrieval/service.py",
-        "tests/fake_bot_api.py",
+        "bot/fake_bot_api.py",
     ):
         path = REPO / rel
         if path.exists():

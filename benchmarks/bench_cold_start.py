@@ -37,7 +37,7 @@ import _common as c
 
 QUESTION = "What did the Kremlin say about negotiations?"
 IMPORTS = (
-    "import bot.cli, bot.commands, store.onnx_embedding, onnxruntime, retrieval.service, "
+    "import bot.cli, bot.commands, store.embedding.onnx, onnxruntime, retrieval.service, "
     "retrieval.language, retrieval.tokenize"
 )
 HEAVY = [
@@ -293,7 +293,7 @@ def bot_rss(data_dir: Path, questions: list[str], timeout: float) -> dict:
     """The real bot process (`reportbot run`) against the fake Bot API server."""
     import asyncio
 
-    from tests.fake_bot_api import FakeBotApi
+    from bot.fake_bot_api import FakeBotApi
 
     async def run() -> dict:
         token = "123456:bench-cold-start"

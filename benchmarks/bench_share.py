@@ -10,7 +10,7 @@ Baseline: the /topic answer for the same names (ReportQA.topic + render_answer),
 Also timed: a cache hit (bot.inline.ResultCache.get).
 
 Inline (end to end): the real Application (bot.telegram_app.build_application, real handlers)
-polling tests/fake_bot_api.py in the same process and event loop, as the e2e tests run it, with
+polling bot/fake_bot_api.py in the same process and event loop, as the e2e tests run it, with
 inline_debounce=0: an inline_query update pushed -> the server received answerInlineQuery.
 (In production the debounce adds its 0.3 s on purpose: it waits for the reader to stop typing.)
 
@@ -109,8 +109,8 @@ def time_in_process(qa, settings, queries: list[str]) -> dict:
 async def time_end_to_end(qa, settings, queries: list[str], terms: list[str]) -> dict:
     from pydantic import SecretStr
 
+    from bot.fake_bot_api import FakeBotApi
     from bot.telegram_app import ALLOWED_UPDATES, build_application
-    from tests.fake_bot_api import FakeBotApi
 
     api = FakeBotApi(TOKEN, username="isw_bench_bot")
     await api.start()

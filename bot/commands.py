@@ -18,14 +18,15 @@ from bot.wiring import (
     load_translator,
     make_watcher,
     open_store,
+    store_location,
 )
 from retrieval.models import Answer
 
 if TYPE_CHECKING:
     from retrieval.service import ReportQA
 from store.embedding import Embedder
-from store.ingest import IngestSummary, ingest, newest, translate_store
-from store.reindex import reindex as store_reindex
+from store.ingest import IngestSummary, newest
+from store.library import ReportLibrary
 from store.translation import TARGETS, TranslationMismatchError
 from store.vector_store import (
     ReportStore,
@@ -39,47 +40,59 @@ class UserError(Exception):
     """A problem the user can fix; printed as one line, exit status 2."""
 
 
+def open_library(settings: Settings) -> ReportLibrary:
+    """The write path of the settings' data folder; the store is opened and the model loaded
+    when a command first needs them (`stats` loads no model; `reindex`, `export` and `import`
+    open no store)."""
+    # Lambdas, not the functions themselves: load_embedder is looked up when called, so tests
+    # and scripts can swap in a model-free embedder (bot.commands.load_embedder).
+    return ReportLibrary(
+        store_location(settings),
+        lambda: open_store(settings),
+        lambda: load_embedder(settings),
+        load_translator(settings),
+        settings.translate_to,
+    )
+
+
 def dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    library = open_library(settings)
     if args.command == "reindex":
-        return reindex(settings)
+        return reindex(library)
     if args.command in ("export", "import"):
-        return backup(args, settings)
+        return backup(args, settings, library)
     if args.command == "watch":
         _check_watch_args(args, settings)
     try:
-        store = open_store(settings)
+        store = library.store
     except StoreMismatchError as err:
         raise UserError(str(err)) from err
     if args.command == "stats":
-        return stats(args, settings, store)
+        return stats(args, settings, library)
     if args.command == "translate":
-        return translate(args, settings, store)
-    embedder = load_embedder(settings)
+        return translate(args, settings, library)
+    embedder = library.embedder
     if args.command == "watch":
-        return watch(args, settings, store, embedder)
+        return watch(args, settings, library)
     if args.command == "ingest":
         select = (lambda reports: newest(reports, args.newest)) if args.newest else None
         try:
-            summary = ingest(
+            summary = library.ingest(
                 args.paths,
-                store,
-                embedder,
                 progress=not (args.quiet or args.json),
                 select=select,
                 wait=not args.no_wait,
                 on_wait=say_waiting,
-                translator=load_translator(settings),
-                targets=settings.translate_to,
             )
         except StoreBusyError as err:
             raise UserError(str(err)) from err
         return report_summary(summary, verbose=args.list, as_json=args.json)
     if args.command == "run" and not store.reports():
         print("First run: loading the sample reports (the rest: `reportbot ingest PATH`)…")
-        report_summary(ingest_sample(settings, store, embedder))
+        report_summary(ingest_sample(settings, library))
     if args.command == "eval":
         paths = args.ingest if args.ingest is not None else settings.samples
-        report_summary(ingest([p for p in paths if p.exists()], store, embedder))
+        report_summary(library.ingest([p for p in paths if p.exists()], translate=False))
     qa = build_qa(settings, store, embedder)
     if args.command == "eval":
         return run_eval(args, qa, store, embedder)
@@ -88,7 +101,7 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
             from bot.telegram_app import StartupError, run_bot
 
             try:
-                run_bot(settings, qa)
+                run_bot(settings, qa, library)
             except StartupError as err:
                 raise UserError(str(err)) from err
             return 0
@@ -197,9 +210,7 @@ def _check_watch_args(args: argparse.Namespace, settings: Settings) -> None:
             raise UserError(str(err)) from err
 
 
-def watch(
-    args: argparse.Namespace, settings: Settings, store: ReportStore, embedder: Embedder
-) -> int:
+def watch(args: argparse.Namespace, settings: Settings, library: ReportLibrary) -> int:
     """`watch`: ingest what is new at the sources, every --interval seconds (or --once)."""
     sources = list(args.sources or settings.watch)
     interval = args.interval or settings.watch_interval
@@ -211,7 +222,7 @@ def watch(
         if not args.once:
             print(f"watching {len(sources)} source(s) every {interval:g} s (Ctrl-C stops)")
         while True:
-            found = watcher.run_once(store, embedder, progress=not args.quiet)
+            found = library.watch_round(watcher, progress=not args.quiet)
             status = report_round(found, quiet=args.quiet)
             if args.once:
                 return status
@@ -234,8 +245,8 @@ def report_round(found: WatchRound, quiet: bool = False) -> int:
     return 1 if found.errors or found.summary.failed else 0
 
 
-def stats(args: argparse.Namespace, settings: Settings, store: ReportStore) -> int:
-    data = store.stats().model_dump(mode="json")
+def stats(args: argparse.Namespace, settings: Settings, library: ReportLibrary) -> int:
+    data = library.stats().model_dump(mode="json")
     data["store"] = settings.chroma_url or str(settings.data_dir / "chroma")
     if args.json:
         print(json.dumps(data, ensure_ascii=False, indent=2))
@@ -245,9 +256,9 @@ def stats(args: argparse.Namespace, settings: Settings, store: ReportStore) -> i
     return 0
 
 
-def translate(args: argparse.Namespace, settings: Settings, store: ReportStore) -> int:
+def translate(args: argparse.Namespace, settings: Settings, library: ReportLibrary) -> int:
     """`translate`: machine-translate the stored takeaways that have no translation yet."""
-    translator = load_translator(settings)
+    translator = library.translator
     if translator is None:
         raise UserError(
             "no translation model: set REPORTBOT_TRANSLATION_MODEL to a Hugging Face translation "
@@ -258,7 +269,7 @@ def translate(args: argparse.Namespace, settings: Settings, store: ReportStore) 
     if unknown:
         raise UserError(f"cannot translate into {', '.join(unknown)}: choose from {TARGETS}")
     try:
-        count = translate_store(store, translator, targets, not args.quiet, args.redo)
+        count = library.translate(targets, not args.quiet, args.redo)
     except TranslationMismatchError as err:
         raise UserError(str(err)) from err
     print(f"translated {count} takeaways into {', '.join(targets)} with {translator.name}")
@@ -270,16 +281,9 @@ def say_waiting(message: str) -> None:
     print(f"reportbot: {message}", file=sys.stderr, flush=True)
 
 
-def reindex(settings: Settings) -> int:
+def reindex(library: ReportLibrary) -> int:
     """`reindex` (store/reindex.py), saying which files are gone and what was rebuilt."""
-    done = store_reindex(
-        settings.data_dir,
-        settings.collection,
-        settings.embedding_model,
-        lambda: load_embedder(settings),
-        settings.chroma_url,
-        on_wait=say_waiting,
-    )
+    done = library.reindex(on_wait=say_waiting)
     for path in done.missing:
         print(f"warning: {path} no longer exists; its report is dropped", file=sys.stderr)
     if not done.summary.outcomes:
@@ -288,22 +292,20 @@ def reindex(settings: Settings) -> int:
     return report_summary(done.summary)
 
 
-def backup(args: argparse.Namespace, settings: Settings) -> int:
+def backup(args: argparse.Namespace, settings: Settings, library: ReportLibrary) -> int:
     """`export FILE`: a consistent copy of the store; `import FILE`: restore one."""
-    from store.backup import BackupError, export_store, import_store
+    from store.backup import BackupError
 
     try:
         if args.command == "export":
-            info = export_store(
-                settings.data_dir, args.file, settings.collection, settings.chroma_url
-            )
+            info = library.export(args.file)
             size = args.file.stat().st_size
             print(
                 f"exported {info.reports} reports ({info.chunks} chunks, model "
                 f"{info.embedding_model}) to {args.file} ({size / 1e6:.1f} MB)"
             )
         else:
-            info = import_store(args.file, settings.data_dir, args.force, settings.chroma_url)
+            info = library.restore(args.file, args.force)
             print(
                 f"restored {info.reports} reports ({info.chunks} chunks, model "
                 f"{info.embedding_model}, exported {info.created}) into {settings.data_dir}"

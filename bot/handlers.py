@@ -90,8 +90,8 @@ from bot.telegram_format import (
 )
 from bot.timeline_chart import chart_for
 from retrieval.models import Answer
-from store.ingest import REPORT_SUFFIXES, IngestSummary, ingest
-from store.translation import Translator
+from store.ingest import REPORT_SUFFIXES, IngestSummary
+from store.library import ReportLibrary
 
 if TYPE_CHECKING:
     from retrieval.service import ReportQA
@@ -132,6 +132,8 @@ class BotDeps:
 
     qa: ReportQA
     settings: Settings
+    # The write path (store/library.py): uploads are ingested through it, into the store qa reads.
+    library: ReportLibrary
     limiter: SlidingWindowLimiter
     clock: Callable[[], float] = time.monotonic
     # All users together (questions only); None = no global limit.
@@ -140,8 +142,6 @@ class BotDeps:
     upload_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     # New-report subscriptions (bot/subscriptions.py); None: /subscribe is not offered.
     subscriptions: SubscriptionStore | None = None
-    # Translates the takeaways of uploaded reports (store/translation.py); None: no model set.
-    translator: Translator | None = None
     # Finds reports that are news and queues them for subscribers (bot/news.py): called after
     # an upload was ingested and after a /subscribe.
     announce: Callable[[], Awaitable[int]] | None = None
@@ -712,15 +712,7 @@ async def upload_document(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         return
     async with d.upload_lock:
         path = await asyncio.to_thread(save_upload, settings.data_dir / UPLOADS_DIR, name, data)
-        summary = await asyncio.to_thread(
-            ingest,
-            [path],
-            d.qa.store,
-            d.qa.embedder,
-            False,
-            translator=d.translator,
-            targets=settings.translate_to,
-        )
+        summary = await asyncio.to_thread(d.library.ingest, [path], progress=False)
         if summary.count("failed") and len(summary.outcomes) == summary.count("failed"):
             path.unlink(missing_ok=True)  # nothing of it is in the store: keep no litter
         await asyncio.to_thread(d.qa.refresh)

@@ -41,6 +41,7 @@ from bot.settings import Settings
 from bot.subscriptions import FILE_NAME, Delivery, Subscription, SubscriptionStore
 from bot.telegram_format import news_html
 from bot.wiring import make_watcher
+from store.library import ReportLibrary
 from store.records import ReportEntry
 from store.watch import Watcher
 
@@ -65,6 +66,7 @@ class News:
         self,
         settings: Settings,
         qa: ReportQA,
+        library: ReportLibrary,
         subscriptions: SubscriptionStore,
         ingest_lock: asyncio.Lock,
         watcher: Watcher | None = None,
@@ -72,6 +74,7 @@ class News:
     ) -> None:
         self.settings = settings
         self.qa = qa
+        self.library = library  # the write path watched reports go in through
         self.subscriptions = subscriptions
         self.ingest_lock = ingest_lock
         self.watcher = watcher
@@ -104,9 +107,7 @@ class News:
                 # Fetching needs no lock: an upload is not held up by a slow source.
                 results, marks = await asyncio.to_thread(watcher.poll)
                 async with self.ingest_lock:
-                    found = await asyncio.to_thread(
-                        watcher.take, results, marks, self.qa.store, self.qa.embedder
-                    )
+                    found = await asyncio.to_thread(self.library.take, watcher, results, marks)
             except Exception:
                 log.exception("Watching the sources failed")
                 return
@@ -274,7 +275,7 @@ def attach(application: Application, settings: Settings, qa: ReportQA, deps: Bot
     check and send jobs on its JobQueue."""
     watcher = make_watcher(settings) if settings.watch else None
     subscriptions = SubscriptionStore(settings.data_dir / FILE_NAME)
-    news = News(settings, qa, subscriptions, deps.upload_lock, watcher)
+    news = News(settings, qa, deps.library, subscriptions, deps.upload_lock, watcher)
     application.bot_data[NEWS_KEY] = news
     deps.subscriptions = subscriptions
     deps.announce = news.announce

@@ -28,10 +28,11 @@ from bot.i18n import label
 from bot.inline import InlineState
 from bot.ratelimit import SlidingWindowLimiter
 from bot.settings import Settings
-from bot.wiring import load_translator
+from bot.wiring import library_over
 
 if TYPE_CHECKING:
     from retrieval.service import ReportQA
+    from store.library import ReportLibrary
 
 log = logging.getLogger(__name__)
 
@@ -179,12 +180,16 @@ def file_base_url(base_url: str) -> str:
 def build_application(
     settings: Settings,
     qa: ReportQA,
+    library: ReportLibrary | None = None,
     *,
     clock: Callable[[], float] = time.monotonic,
     concurrent_updates: int = 16,
 ) -> Application:
     """The Application with the real handlers, ready for run_polling/run_webhook (or, in tests,
-    initialize/start/updater.start_polling)."""
+    initialize/start/updater.start_polling). Uploads and watched reports are written through
+    `library` (default: one over the store and embedder `qa` reads)."""
+    if library is None:
+        library = library_over(settings, qa.store, qa.embedder)
     if settings.telegram_bot_token is None:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
     token = settings.telegram_bot_token.get_secret_value()
@@ -211,7 +216,7 @@ def build_application(
         clock=clock,
         global_limiter=SlidingWindowLimiter(settings.global_rate_limit_per_minute, 60.0, clock),
         inline=InlineState.create(settings.inline_debounce, settings.inline_cache_time, clock),
-        translator=load_translator(settings),
+        library=library,
     )
     application.bot_data[handlers.DEPS_KEY] = deps
     handlers.register(application)
@@ -254,13 +259,13 @@ async def post_shutdown(application: Application) -> None:
         found.close()
 
 
-def run_bot(settings: Settings, qa: ReportQA) -> None:
+def run_bot(settings: Settings, qa: ReportQA, library: ReportLibrary | None = None) -> None:
     """Run until SIGINT/SIGTERM: long polling, or a webhook when settings.webhook_url is set."""
     if not logging.getLogger().handlers:
         logging.basicConfig(
             level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
-    application = build_application(settings, qa)
+    application = build_application(settings, qa, library)
     _check_connection(application, settings)
     if settings.webhook_url:
         path = urlparse(settings.webhook_url).path.lstrip("/")

@@ -1,4 +1,5 @@
-"""Builds the store, the embedding model and the question answerer from the settings."""
+"""Builds the store, the embedding model, the write path (ReportLibrary) and the question
+answerer from the settings; the library and the answerer share one ReportStore."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from typing import TYPE_CHECKING
 
 from bot.settings import Settings
 from store.embedding import Embedder, SentenceTransformerEmbedder
-from store.ingest import IngestSummary, ingest, newest
+from store.ingest import IngestSummary, newest
+from store.library import ReportLibrary, StoreLocation
 from store.translation import HFTranslator, Translator
 from store.vector_store import ReportStore
 from store.watch import Watcher
@@ -53,6 +55,24 @@ def open_store(settings: Settings) -> ReportStore:
         done.set()
 
 
+def store_location(settings: Settings) -> StoreLocation:
+    return StoreLocation(
+        settings.data_dir, settings.collection, settings.embedding_model, settings.chroma_url
+    )
+
+
+def library_over(settings: Settings, store: ReportStore, embedder: Embedder) -> ReportLibrary:
+    """The write path over a store and an embedder already open: the bot's, the same ones its
+    ReportQA reads, so an upload or a watched report is answered from at once."""
+    return ReportLibrary.over(
+        store,
+        embedder,
+        load_translator(settings),
+        settings.translate_to,
+        location=store_location(settings),
+    )
+
+
 def load_translator(settings: Settings) -> Translator | None:
     """The machine translator the settings name (loaded on first use), or None."""
     if not settings.translation_model:
@@ -62,7 +82,7 @@ def load_translator(settings: Settings) -> Translator | None:
 
 def load_embedder(settings: Settings) -> Embedder:
     if settings.embedding_backend == "onnx":
-        from store.onnx_embedding import OnnxEmbedder
+        from store.embedding.onnx import OnnxEmbedder
 
         return OnnxEmbedder(
             settings.embedding_model, settings.model_cache, settings.embedding_threads
@@ -88,7 +108,7 @@ def build_qa(settings: Settings, store: ReportStore, embedder: Embedder) -> Repo
 
 
 def ingest_sample(
-    settings: Settings, store: ReportStore, embedder: Embedder, progress: bool = True
+    settings: Settings, library: ReportLibrary, progress: bool = True
 ) -> IngestSummary:
     """The first-run sample: every Korean repost/seed file plus the newest reports, so a newcomer
     gets answers in a couple of minutes; `reportbot ingest` adds the rest."""
@@ -99,16 +119,10 @@ def ingest_sample(
         )
     seeds = [p for p in existing if p.name == "seed"]
     others = [p for p in existing if p.name != "seed"]
-    translation = {"translator": load_translator(settings), "targets": settings.translate_to}
-    summary = ingest(seeds, store, embedder, progress, **translation) if seeds else IngestSummary()
+    summary = library.ingest(seeds, progress) if seeds else IngestSummary()
     if others:
-        rest = ingest(
-            others,
-            store,
-            embedder,
-            progress,
-            select=lambda reports: newest(reports, settings.sample_newest),
-            **translation,
+        rest = library.ingest(
+            others, progress, select=lambda reports: newest(reports, settings.sample_newest)
         )
         summary.outcomes += rest.outcomes
         summary.datasets += rest.datasets

@@ -29,7 +29,7 @@ from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
 from lingua import LanguageDetector as LinguaDetector
 
 from retrieval import morphology
-from store.memory import release_freed_memory
+from store.embedding.memory import release_freed_memory
 
 DEFAULT_LANGUAGES: tuple[str, ...] = ("en", "ko", "uk", "ru", "de", "fr", "es", "pl", "ja", "zh")
 

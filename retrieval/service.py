@@ -28,7 +28,7 @@ from retrieval.timeline import busiest, week_of, weekly_counts
 from retrieval.tokenize import Tokenizer
 from retrieval.transliterate import NameIndex
 from store.embedding import Embedder
-from store.memory import release_freed_memory
+from store.embedding.memory import release_freed_memory
 from store.records import Chunk, date_to_int
 from store.vector_store import Generation, ReportStore, StoreBusyError
 

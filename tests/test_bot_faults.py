@@ -2,7 +2,7 @@
 nothing crashes.
 
 The real Application, handlers and ReportQA (the shared `qa` fixture) poll a fake Bot API server
-(tests/fake_bot_api.py) that injects faults: 429 with retry_after, 502/503, replies slower than
+(bot/fake_bot_api.py) that injects faults: 429 with retry_after, 502/503, replies slower than
 the bot's read timeout, connections reset mid-request, getUpdates answering garbage. Each test
 counts the faults injected, the answers delivered, lost (must be 0) and duplicated (must be 0);
 the module prints the totals at the end (`pytest -s`).
@@ -29,13 +29,13 @@ import pytest
 import pytest_asyncio
 from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 
+from bot.fake_bot_api import Call, FakeBotApi
 from bot.handlers import send_failure, send_with_retry
 from bot.i18n import label
 from bot.settings import Settings
 from bot.telegram_app import build_application
 from bot.telegram_format import escape
 from tests.bot_harness import FakeClock, SwitchableQA, polling
-from tests.fake_bot_api import Call, FakeBotApi
 
 # 429s are retried by PTB's AIORateLimiter, which reads the deprecated RetryAfter.retry_after
 # (also after a test, while the application keeps running).

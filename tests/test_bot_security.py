@@ -1,6 +1,6 @@
 """Nobody gets in, nothing leaks, nobody hogs the bot.
 
-The real Application and handlers against the fake Bot API server (tests/fake_bot_api.py):
+The real Application and handlers against the fake Bot API server (bot/fake_bot_api.py):
 
 - the token (and its secret part after the colon) never appears in a log record (everything
   captured at DEBUG across a run with faults) nor in anything sent to a user;
@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 from bot import handlers
 from bot.chat import respond as chat_respond
 from bot.commands import answer_command
+from bot.fake_bot_api import FakeBotApi
 from bot.formatting import format_answer
 from bot.handlers import UPLOAD_SUFFIXES, looks_like_text, safe_upload_name
 from bot.i18n import label
@@ -39,8 +40,8 @@ from bot.settings import Settings
 from bot.telegram_app import build_application
 from bot.telegram_format import escape
 from retrieval.models import Answer, Result
+from store.library import ReportLibrary
 from tests.bot_harness import FakeClock, SwitchableQA, polling
-from tests.fake_bot_api import FakeBotApi
 
 ASYNC = pytest.mark.asyncio(loop_scope="session")
 pytestmark = [
@@ -149,8 +150,11 @@ def _fresh(request):
     request.getfixturevalue("clock").advance(3600)
     api.reset()
     switch.overrides.clear()
+    deps = request.getfixturevalue("app").bot_data[handlers.DEPS_KEY]
+    library = deps.library
     yield
     switch.overrides.clear()
+    deps.library = library
 
 
 async def reply_to(api: FakeBotApi, chat: int, count: int = 1, timeout: float = 30):
@@ -192,7 +196,12 @@ async def test_stats_is_for_admins_only(app, api, qa):
 # ---- uploads ----------------------------------------------------------------------------------
 
 
-def _use_upload_store(switch: SwitchableQA, upload_qa) -> None:
+def _use_upload_store(app, switch: SwitchableQA, upload_qa) -> None:
+    """Uploads go into upload_qa's store (through a library over it) and are answered from it;
+    `_fresh` puts the bot's own library back."""
+    app.bot_data[handlers.DEPS_KEY].library = ReportLibrary.over(
+        upload_qa.store, upload_qa.embedder
+    )
     for name in ("store", "embedder", "refresh", "on_date"):
         switch.overrides[name] = getattr(upload_qa, name)
 
@@ -201,7 +210,7 @@ def _use_upload_store(switch: SwitchableQA, upload_qa) -> None:
 async def test_admin_upload_is_saved_inside_uploads_and_ingested(
     app, api, switch, upload_qa, data_dir
 ):
-    _use_upload_store(switch, upload_qa)
+    _use_upload_store(app, switch, upload_qa)
     before = uploads(data_dir)
     api.push_document(ADMIN, "ISW 2023-05-01 report.txt", REPORT.encode(), user_id=ADMIN)
     reply = await reply_to(api, ADMIN)
@@ -222,7 +231,7 @@ async def test_admin_upload_is_saved_inside_uploads_and_ingested(
 @ASYNC
 async def test_admin_upload_of_a_dataset_and_of_a_non_report(app, api, switch, upload_qa, data_dir):
     """Uploads read what `reportbot ingest` reads, and refuse what it refuses."""
-    _use_upload_store(switch, upload_qa)
+    _use_upload_store(app, switch, upload_qa)
     shapes = Path(__file__).parent / "fixtures" / "shapes"
     sent = len(api.sent_to(ADMIN))
     data = (shapes / "dataset-list.json").read_bytes()
@@ -270,7 +279,7 @@ TRAVERSAL_NAMES = [
 async def test_upload_file_names_cannot_escape_the_uploads_folder(
     app, api, switch, upload_qa, data_dir
 ):
-    _use_upload_store(switch, upload_qa)
+    _use_upload_store(app, switch, upload_qa)
     before = set(uploads(data_dir))
     for i, file_name in enumerate(TRAVERSAL_NAMES, 1):
         api.push_document(ADMIN, file_name, REPORT.encode(), user_id=ADMIN)
@@ -296,7 +305,7 @@ async def test_upload_file_names_cannot_escape_the_uploads_folder(
 
 @ASYNC
 async def test_upload_refusals(app, api, switch, upload_qa, data_dir):
-    _use_upload_store(switch, upload_qa)
+    _use_upload_store(app, switch, upload_qa)
     before = uploads(data_dir)
     too_large = escape(label("en", "upload_too_large", size="6.0", limit="0.05"))
     too_large_real = escape(label("en", "upload_too_large", size="0.1", limit="0.05"))
@@ -460,7 +469,7 @@ async def test_the_token_never_leaks_under_faults(app, api, switch, upload_qa, c
     _, reply = await say(api, EN_QUESTION)
     assert reply.params["text"] == escape(label("en", "error"))
     # … and failed downloads of an admin's upload (the file URL holds the token).
-    _use_upload_store(switch, upload_qa)
+    _use_upload_store(app, switch, upload_qa)
     api.fail_next("download", status=502)
     api.push_document(ADMIN, "report.txt", REPORT.encode(), user_id=ADMIN)
     reply = await reply_to(api, ADMIN, count=len(api.sent_to(ADMIN)) + 1)

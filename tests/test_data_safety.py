@@ -1,7 +1,7 @@
 """Nothing lost, nothing half-visible: ingests killed with SIGKILL, readers during an ingest,
 stores of another schema or model, and backups (export / import).
 
-Storage mechanics use the fast HashingEmbedder of scripts/kill_ingest.py (the long kill run:
+Storage mechanics use the fast HashingEmbedder (store/embedding/hashing.py; the long kill run:
 `scripts/kill_ingest.py --runs 200`); one test kills the real `reportbot ingest`.
 """
 
@@ -27,6 +27,7 @@ import pytest
 
 from bot.cli import main
 from store.backup import BackupError, import_store
+from store.embedding import HashingEmbedder
 from store.ingest import ingest
 from store.parsers import parse_file
 from store.records import report_chunks
@@ -34,7 +35,6 @@ from store.vector_store import ReportStore, StoreBusyError, StoreMismatchError
 from tests.conftest import SEED, SLICE, load_kill_script
 
 kill_ingest = load_kill_script()
-HashingEmbedder = kill_ingest.HashingEmbedder
 Snapshot = kill_ingest.Snapshot
 
 pytestmark = pytest.mark.skipif(not SEED.exists(), reason="shared corpus not available")

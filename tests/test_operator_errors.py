@@ -208,8 +208,7 @@ def test_a_store_that_never_answers_is_one_line_not_a_hang(tmp_path):
 _READ_ONLY = """
 import sys
 sys.path.insert(0, {repo!r})
-sys.path.insert(0, {scripts!r})
-from kill_ingest import HashingEmbedder
+from store.embedding import HashingEmbedder
 import bot.commands
 bot.commands.load_embedder = lambda settings: HashingEmbedder()
 from bot.cli import main
@@ -236,7 +235,6 @@ def test_a_read_only_data_folder_answers_and_refuses_only_writes(hashing_cli, tm
     view.mkdir()
     script = _READ_ONLY.format(
         repo=str(REPO),
-        scripts=str(REPO / "scripts"),
         data=str(view),
         file=str(SHAPES / "paste-date-line.txt"),
     )
@@ -262,8 +260,7 @@ def test_a_read_only_data_folder_answers_and_refuses_only_writes(hashing_cli, tm
 _FILL_THE_DISK = """
 import sys, glob
 sys.path.insert(0, {repo!r})
-sys.path.insert(0, {scripts!r})
-from kill_ingest import HashingEmbedder
+from store.embedding import HashingEmbedder
 import bot.commands
 bot.commands.load_embedder = lambda settings: HashingEmbedder()
 from bot.cli import main
@@ -289,9 +286,7 @@ def test_a_really_full_disk_during_ingest(tmp_path):
         pytest.skip("shared corpus not available")
     small = tmp_path / "small"
     small.mkdir()
-    script = _FILL_THE_DISK.format(
-        repo=str(REPO), scripts=str(REPO / "scripts"), data=str(small / "data"), files=files
-    )
+    script = _FILL_THE_DISK.format(repo=str(REPO), data=str(small / "data"), files=files)
     steps = (
         f'mount -t tmpfs -o size=3m tmpfs {small} && {sys.executable} -c "$0" && '
         f'mount -o remount,size=64m {small} && {sys.executable} -c "$0"'

@@ -16,17 +16,17 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from store.embedding import HashingEmbedder
 from store.ingest import ingest, walk
 from store.models import ParseError, SourceFormat, SourceHints
 from store.parsers import parse_file, parse_path, parse_text
 from store.parsers.flattened import unflatten
 from store.parsers.report_date import DateEvidence, choose_report_date, eastern_date
 from store.vector_store import ReportStore, open_client
-from tests.conftest import CORPUS, SEED, SHARED, load_kill_script
+from tests.conftest import CORPUS, SEED, SHARED
 
 SHAPES = Path(__file__).parent / "fixtures" / "shapes"
 DATASET = SHARED / "datasets" / "anivone-alarm-prediction-reports.json"
-HashingEmbedder = load_kill_script().HashingEmbedder
 
 needs_shared = pytest.mark.skipif(not DATASET.exists(), reason="shared corpus not available")
 

@@ -19,15 +19,15 @@ from pathlib import Path
 
 import pytest
 
+from store.embedding import HashingEmbedder
 from store.ingest import ingest
 from store.parsers import parse_file
 from store.records import report_chunks
 from store.server_lease import ServerLease
 from store.vector_store import ReportStore
 from store.write_lock import StoreBusyError
-from tests.conftest import CORPUS, REPO, load_kill_script
+from tests.conftest import CORPUS, REPO
 
-HashingEmbedder = load_kill_script().HashingEmbedder
 HTML = sorted((CORPUS / "isw-html").glob("2022-03-0*_kma-alarm-ml.html"))
 
 pytestmark = pytest.mark.skipif(not HTML, reason="shared corpus not available")
@@ -97,8 +97,7 @@ sys.path.insert(0, {repo!r})
 from store.parsers import parse_file
 from store.records import ReportEntry, report_chunks
 from store.vector_store import ReportStore
-sys.path.insert(0, {scripts!r})
-from kill_ingest import HashingEmbedder
+from store.embedding import HashingEmbedder
 
 store = ReportStore.open(Path({data!r}), "isw", HashingEmbedder.name, {server!r})
 store.lease_ttl = 3.0
@@ -123,7 +122,6 @@ def test_a_writer_killed_while_holding_the_lease_is_recovered_after_it_lapses(
     files = HTML[:3]
     script = _KILLED_WRITER.format(
         repo=str(REPO),
-        scripts=str(REPO / "scripts"),
         data=str(tmp_path / "killed"),
         server=chroma_server,
         file=str(files[0]),

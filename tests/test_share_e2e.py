@@ -1,5 +1,5 @@
 """Sharing and timelines, end to end: the real Application, handlers and ReportQA (the corpus
-slice, the real model) polling the fake Bot API server (tests/fake_bot_api.py).
+slice, the real model) polling the fake Bot API server (bot/fake_bot_api.py).
 
 Inline mode: a reader's keystrokes arrive as inline queries; only the settled one is answered
 (answerInlineQuery, checked by the server as Telegram checks it), answers are cached, the empty
@@ -22,13 +22,13 @@ import pytest_asyncio
 from PIL import Image
 
 from bot import handlers
+from bot.fake_bot_api import FakeBotApi
 from bot.i18n import label
 from bot.settings import Settings
 from bot.telegram_app import build_application
 from bot.telegram_format import inline_results, share_html, timeline_callback_data
 from retrieval.models import Answer, Result
 from tests.bot_harness import FakeClock, SwitchableQA, polling
-from tests.fake_bot_api import FakeBotApi
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.slow]
 

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 
 from telegram import Chat, Message, Update, User
 
+from bot.fake_bot_api import parse_html, parse_html_entities
 from bot.handlers import GROUP_TEXT, PRIVATE_TEXT
 from bot.inline import Debouncer, ResultCache, is_term
 from bot.telegram_format import (
@@ -27,7 +28,6 @@ from bot.telegram_format import (
 )
 from retrieval.models import Answer, Peak, Result, Timeline, WeekCount
 from tests.bot_harness import FakeClock
-from tests.fake_bot_api import parse_html, parse_html_entities
 
 URL = "https://www.understandingwar.org/backgrounder/russian-offensive-campaign-assessment-february-17-2024"
 

@@ -9,13 +9,11 @@ from pathlib import Path
 import chromadb
 import pytest
 
+from store.embedding import HashingEmbedder
 from store.ingest import ingest
 from store.records import report_chunks
 from store.vector_store import ReportStore, StoreMismatchError
-from tests.conftest import CORPUS, SEED, load_kill_script
-
-# Deterministic bag-of-words vectors (scripts/kill_ingest.py): storage mechanics without the model.
-HashingEmbedder = load_kill_script().HashingEmbedder
+from tests.conftest import CORPUS, SEED
 
 MD_FEB = CORPUS / "markdown" / "2026-02-02_criticalthreats-crawl.md"
 HTML_MAR = CORPUS / "isw-html" / "2022-03-16_kma-alarm-ml.html"

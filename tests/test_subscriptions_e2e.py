@@ -1,5 +1,5 @@
 """New reports by themselves, end to end: the real Application (handlers, JobQueue, the watcher,
-the outbox) polls the fake Bot API server (tests/fake_bot_api.py) while report files appear in a
+the outbox) polls the fake Bot API server (bot/fake_bot_api.py) while report files appear in a
 watched folder and on a local HTTP site (tests/watch_helpers.py), and chats /subscribe.
 
 Each test runs its own bot on its own data folder: a small store (two March 2022 reports, the
@@ -21,17 +21,18 @@ import chromadb
 import pytest
 import pytest_asyncio
 
+from bot.fake_bot_api import Call, FakeBotApi, parse_html
 from bot.i18n import label
 from bot.news import NEWS_KEY
 from bot.settings import Settings
 from bot.subscriptions import FILE_NAME
 from bot.telegram_app import ALLOWED_UPDATES, build_application
+from store.embedding import HashingEmbedder
 from store.ingest import ingest
 from store.parsers import parse_file
 from store.vector_store import ReportStore
 from tests.conftest import SEED
-from tests.fake_bot_api import Call, FakeBotApi, parse_html
-from tests.watch_helpers import HashingEmbedder, LocalSite, corpus_html, drop_in, rss, title_of
+from tests.watch_helpers import LocalSite, corpus_html, drop_in, rss, title_of
 
 pytestmark = [
     pytest.mark.asyncio(loop_scope="session"),

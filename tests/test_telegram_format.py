@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.fake_bot_api import parse_html
 from bot.i18n import label
 from bot.ratelimit import SlidingWindowLimiter
 from bot.telegram_format import (
@@ -31,7 +32,6 @@ from bot.telegram_format import (
     user_lang,
 )
 from retrieval.models import Answer, Result
-from tests.fake_bot_api import parse_html
 
 
 def make_result(text: str, **overrides) -> Result:

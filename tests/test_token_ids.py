@@ -9,10 +9,8 @@ import pytest
 from tokenizers import Regex, Tokenizer, pre_tokenizers, processors
 from tokenizers.models import Unigram, WordLevel
 
-from store.onnx_embedding import export_folder
-from store.parsers import parse_file
-from store.records import report_chunks
-from store.token_ids import (
+from store.embedding.onnx import export_folder
+from store.embedding.token_ids import (
     CHECK_TEXTS,
     SPM_MODEL,
     SPM_SPEC,
@@ -21,6 +19,8 @@ from store.token_ids import (
     load_token_ids,
     write_sentencepiece,
 )
+from store.parsers import parse_file
+from store.records import report_chunks
 
 from .conftest import SLICE, model_cache
 

@@ -16,15 +16,15 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from bot.fake_bot_api import parse_html
 from bot.telegram_format import news_html, render_answer
+from store.embedding import HashingEmbedder
 from store.ingest import ingest, translate_store
 from store.parsers import parse_file
 from store.translation import HFTranslator, TranslationMismatchError
 from store.vector_store import ReportStore, open_client
-from tests.conftest import CORPUS, SEED, load_kill_script
-from tests.fake_bot_api import parse_html
+from tests.conftest import CORPUS, SEED
 
-HashingEmbedder = load_kill_script().HashingEmbedder
 BRIDGE = CORPUS / "isw-html" / "2022-10-08_kma-alarm-ml.html"
 
 pytestmark = pytest.mark.skipif(not BRIDGE.exists(), reason="shared corpus not available")

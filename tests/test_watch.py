@@ -1,7 +1,7 @@
 """Watching sources (store/watch.py) and `reportbot watch`: folders, report pages, RSS feeds and
 index pages served by a real HTTP server on 127.0.0.1, ingested into a real Chroma store.
 
-The store uses the hashing embedder of scripts/kill_ingest.py: what is tested is which documents
+The store uses the hashing embedder (store/embedding/hashing.py): what is tested is which documents
 are fetched and ingested, how often, and what survives a restart, not the vectors.
 """
 
@@ -16,11 +16,11 @@ import chromadb
 import pytest
 
 from bot.cli import main
+from store.embedding import HashingEmbedder
 from store.vector_store import ReportStore
 from store.watch import STATE_FILE, WATCH_DIR, Watcher, check_source
 from tests.conftest import SEED
 from tests.watch_helpers import (
-    HashingEmbedder,
     LocalSite,
     corpus_html,
     drop_in,

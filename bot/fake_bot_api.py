@@ -1,4 +1,10 @@
-"""A fake Telegram Bot API server for end-to-end tests of the real bot.
+"""A fake Telegram Bot API server for end-to-end tests and benchmarks of the real bot.
+
+The bot itself never imports this module: it is the stand-in for api.telegram.org that the tests
+and the benchmarks (bench_bot_load, bench_share, bench_cold_start) run the real Application
+against, so it lives beside the code it fakes rather than in tests/ (benchmarks do not import
+tests). It needs aiohttp, from the dev extra. It is one module over 400 lines because it is one
+server: every method shares the chats, the update queue, the call log and the fault queues.
 
 An aiohttp web server on 127.0.0.1 (a free port) inside the test process that answers
 `/bot<token>/<method>` like api.telegram.org does, for the methods python-telegram-bot uses here:
