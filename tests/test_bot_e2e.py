@@ -18,7 +18,7 @@ from datetime import date
 import pytest
 import pytest_asyncio
 
-from bot import handlers
+from bot.context import DEPS_KEY
 from bot.i18n import label
 from bot.settings import Settings
 from bot.telegram_app import REDACTED, build_application, run_bot
@@ -497,7 +497,7 @@ async def test_exception_in_qa_gives_short_reply_and_never_logs_the_token(app, a
 
 
 async def test_fast_answers_skip_the_typing_indicator(app, api):
-    settings = app.bot_data[handlers.DEPS_KEY].settings
+    settings = app.bot_data[DEPS_KEY].settings
     settings.typing_delay = 10.0
     try:
         chat, reply = await say(api, "/date 2024-01-26")
@@ -524,7 +524,7 @@ async def test_slow_question_does_not_stall_other_chats(app, api, switch, qa):
 
 
 async def test_allowlist(app, api):
-    settings = app.bot_data[handlers.DEPS_KEY].settings
+    settings = app.bot_data[DEPS_KEY].settings
     allowed = new_id()
     settings.allowed_chat_ids = [allowed]
     try:

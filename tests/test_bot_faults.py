@@ -29,8 +29,8 @@ import pytest
 import pytest_asyncio
 from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 
-from bot.handlers import send_failure, send_with_retry
 from bot.i18n import label
+from bot.sending import send_failure, send_with_retry
 from bot.settings import Settings
 from bot.telegram_app import build_application
 from bot.telegram_format import escape

@@ -28,16 +28,16 @@ import pytest_asyncio
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot import handlers
 from bot.chat import respond as chat_respond
 from bot.commands import answer_command
+from bot.context import DEPS_KEY
 from bot.formatting import format_answer
-from bot.handlers import UPLOAD_SUFFIXES, looks_like_text, safe_upload_name
 from bot.i18n import label
 from bot.ratelimit import SlidingWindowLimiter
 from bot.settings import Settings
 from bot.telegram_app import build_application
 from bot.telegram_format import escape
+from bot.uploads import UPLOAD_SUFFIXES, looks_like_text, safe_upload_name
 from retrieval.models import Answer, Result
 from tests.bot_harness import FakeClock, SwitchableQA, polling
 from tests.fake_bot_api import FakeBotApi
@@ -409,7 +409,7 @@ async def test_a_flood_from_one_user_does_not_stop_the_others(app, api):
 
 @ASYNC
 async def test_global_limit(app, api, clock):
-    deps = app.bot_data[handlers.DEPS_KEY]
+    deps = app.bot_data[DEPS_KEY]
     saved = deps.global_limiter
     deps.global_limiter = SlidingWindowLimiter(3, 60.0, clock)
     try:
