@@ -39,7 +39,7 @@ from bot.telegram_app import build_application
 from bot.telegram_format import escape
 from bot.uploads import UPLOAD_SUFFIXES, looks_like_text, safe_upload_name
 from retrieval.models import Answer, Result
-from tests.bot_harness import FakeClock, SwitchableQA, polling
+from tests.bot_harness import FakeClock, SwitchableQA, polling, sentinel
 from tests.fake_bot_api import FakeBotApi
 
 ASYNC = pytest.mark.asyncio(loop_scope="session")
@@ -335,8 +335,7 @@ async def test_upload_refusals(app, api, switch, upload_qa, data_dir):
     api.reset()
     group = -1_000_000_000_000 - new_id()
     api.push_document(group, "report.txt", REPORT.encode(), user_id=ADMIN)
-    _, reply = await say(api, DATE_QUESTION, chat=ADMIN)
-    await asyncio.sleep(0.3)
+    await sentinel(api, new_id())
     assert api.sent_to(group) == [] and not api.calls_of("getFile")
     assert uploads(data_dir) == before
 
@@ -390,7 +389,7 @@ async def test_a_flood_from_one_user_does_not_stop_the_others(app, api):
     for chat in others:
         await reply_to(api, chat, timeout=60)
     await reply_to(api, flooder, count=RATE_LIMIT + 1, timeout=60)
-    await asyncio.sleep(1.0)
+    await sentinel(api, new_id(), timeout=60)
     elapsed = time.monotonic() - started
     flood = [c.params["text"] for c in api.sent_to(flooder)]
     notice = escape(label("en", "rate_limited", seconds=60))
@@ -469,7 +468,7 @@ async def test_the_token_never_leaks_under_faults(app, api, switch, upload_qa, c
     api.push_document(ADMIN, "report.txt", REPORT.encode(), user_id=ADMIN)
     reply = await reply_to(api, ADMIN, count=len(api.sent_to(ADMIN)) + 1)
     assert reply.params["text"] == escape(label("en", "error"))
-    await asyncio.sleep(0.5)
+    await sentinel(api, new_id())
 
     assert len(api.injected) >= 7
     print(f"\n[token] faults injected: {dict(api.injected)}; {len(caplog.records)} log records")
