@@ -917,6 +917,9 @@ def fingerprint() -> dict[str, str]:
     out = {}
     for rel in (
         "bot/handlers.py",
+        "bot/answering.py",
+        "bot/sending.py",
+        "bot/gates.py",
         "bot/telegram_app.py",
         "bot/settings.py",
         "retrieval/service.py",

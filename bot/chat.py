@@ -1,57 +1,64 @@
-"""The bot's conversation in a terminal, for people without a Telegram token."""
+"""The bot's conversation in a terminal, for people without a Telegram token.
+
+Its commands, their rules and their help come from bot/command_table.py, as the Telegram bot's
+do; what differs is only how an answer is shown (plain text, bot/formatting.py).
+"""
 
 from __future__ import annotations
 
-from bot.formatting import format_answer, format_timeline
+from bot.command_table import (
+    Action,
+    ArgumentLimits,
+    Ask,
+    Chart,
+    Quit,
+    Request,
+    Say,
+    ShowHelp,
+    ShowStats,
+    terminal_command,
+    terminal_help,
+)
+from bot.formatting import format_answer, format_stats, format_timeline
 from bot.i18n import label
-from retrieval.models import Answer
+from bot.telegram_format import help_lang, user_lang
 from retrieval.service import ReportQA
 
-HELP = """\
-Ask anything about the reports, in any language, e.g.
-  What did the Kremlin say about negotiations?
-  크렘린이 협상에 대해 뭐라고 했어?
-Commands: /latest [N], /topic TERM, /timeline TERM, /date 2024-01-26, /stats, /help, /quit
-(the chart of /timeline: `reportbot timeline TERM --out chart.png`)"""
 
-
-def respond(qa: ReportQA, line: str) -> str | None:
+def respond(qa: ReportQA, line: str, limits: ArgumentLimits | None = None) -> str | None:
     """One line in, one reply out (None = quit). The Telegram handlers follow the same rules."""
     line = line.strip()
     if not line:
         return ""
-    command, _, rest = line.partition(" ")
-    command = command.split("@", 1)[0].lower()
+    if not line.startswith("/"):
+        return _show(qa, Ask(lambda qa: qa.ask(line)))
+    word, _, rest = line.partition(" ")
+    name = word[1:].split("@", 1)[0].lower()
     rest = rest.strip()
-    if command in ("/quit", "/exit"):
-        return None
-    if command in ("/help", "/start"):
-        return HELP
-    if command == "/stats":
-        s = qa.stats()
-        return f"{s.reports} reports ({s.oldest} … {s.newest}), {s.takeaways} takeaways"
-    answer: Answer
-    if command == "/latest":
-        count = int(rest) if rest.isdigit() else None
-        answer = qa.latest(limit=count, lang="en")
-    elif command == "/topic":
-        if not rest:
-            return "/topic TERM — e.g. /topic 아브디이프카"
-        answer = qa.topic(rest)
-    elif command == "/timeline":
-        if not rest:
-            return "/timeline TERM — e.g. /timeline 아브디이프카"
-        return format_timeline(qa.timeline(rest))
-    elif command == "/date":
-        if not rest:
-            return "/date 2024-01-26"
-        answer = qa.on_date(rest)
-    elif command.startswith("/"):
-        return f"Unknown command {command}. " + HELP
-    else:
-        answer = qa.ask(line)
-    text = format_answer(answer)
-    return text or label(answer.lang, "no_match")
+    command = terminal_command(name)
+    if command is None:
+        lang = help_lang("", None)
+        return label(lang, "unknown_command", command=word) + "\n\n" + terminal_help(lang)
+    request = Request(rest, user_lang(rest, None), None, limits or ArgumentLimits())
+    return _show(qa, command.plan(request))
+
+
+def _show(qa: ReportQA, action: Action) -> str | None:
+    match action:
+        case Quit():
+            return None
+        case ShowHelp(lang=lang):
+            return terminal_help(lang)
+        case Say():
+            return action.text()
+        case ShowStats(lang=lang):
+            return format_stats(qa.stats(), lang)
+        case Chart(term=term, lang=lang):
+            return format_timeline(qa.timeline(term, lang=lang))
+        case Ask(question=question):
+            answer = question(qa)
+            return format_answer(answer) or label(answer.lang, "no_match")
+    return ""  # a Telegram-only action (the table offers none of them here)
 
 
 def chat(qa: ReportQA) -> int:

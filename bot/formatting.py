@@ -6,7 +6,7 @@ import re
 
 from bot.i18n import english_marker, label, note_text
 from retrieval.gloss import gloss_line
-from retrieval.models import Answer, Result, Timeline
+from retrieval.models import Answer, Result, StoreStats, Timeline
 
 # Report text must not be able to move the cursor, recolour or clear a terminal.
 _CONTROL = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -14,6 +14,18 @@ _CONTROL = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|[\x00-\x08\x0b-\x1f\x7f-\x9f]"
 
 def clean_terminal(text: str) -> str:
     return _CONTROL.sub("", text)
+
+
+def format_stats(stats: StoreStats, lang: str) -> str:
+    """What /stats says: how many reports, from when to when, how many takeaways."""
+    return label(
+        lang,
+        "stats",
+        reports=stats.reports,
+        oldest=stats.oldest or "—",
+        newest=stats.newest or "—",
+        takeaways=stats.takeaways,
+    )
 
 
 def result_lines(result: Result, lang: str, index: int) -> list[str]:

@@ -36,15 +36,15 @@ LABELS: dict[str, dict[str, str]] = {
         ".txt, or datasets of many reports (.json, .jsonl, .csv, .tsv).",
         "upload_done": "Loaded {name}: {added} added, {updated} updated, {unchanged} unchanged, "
         "{duplicate} duplicate, {failed} failed.",
-        "help": "I answer questions about the Institute for the Study of War's daily Russian "
+        "help_about": "I answer questions about the Institute for the Study of War's daily Russian "
         "Offensive Campaign Assessments with the reports' own Key Takeaways, each with its report "
         "date and source. I never write answers of my own.\n\n"
         "Ask in your language, for example:\n"
         "• What did the Kremlin say about negotiations?\n"
         "• 크렘린이 협상에 대해 뭐라고 했어?\n"
         "• Що сталося біля Авдіївки?\n"
-        "• Что произошло с Крымским мостом в октябре 2022?\n\n"
-        "/latest [N] — the newest report's takeaways\n"
+        "• Что произошло с Крымским мостом в октябре 2022?",
+        "help_telegram": "/latest [N] — the newest report's takeaways\n"
         "/topic TERM — takeaways that mention a term, newest first\n"
         "/timeline TERM — how often they mention it, week by week, as a chart\n"
         "/date 2024-01-26 — one report's takeaways\n"
@@ -93,6 +93,7 @@ LABELS: dict[str, dict[str, str]] = {
         "cmd_date": "One report's takeaways, e.g. /date 2024-01-26",
         "cmd_stats": "What the bot knows",
         "cmd_help": "How to ask",
+        "cmd_quit": "Leave the chat",
     },
     "ko": {
         "report_of": "{date} 보고서",
@@ -127,12 +128,12 @@ LABELS: dict[str, dict[str, str]] = {
         "여러 보고서를 담은 데이터셋(.json, .jsonl, .csv, .tsv).",
         "upload_done": "{name} 불러옴: 추가 {added}, 갱신 {updated}, 변경 없음 {unchanged}, "
         "중복 {duplicate}, 실패 {failed}.",
-        "help": "전쟁연구소(ISW)의 일일 「러시아 공세 캠페인 평가」 보고서에 관한 질문에 보고서의 "
+        "help_about": "전쟁연구소(ISW)의 일일 「러시아 공세 캠페인 평가」 보고서에 관한 질문에 보고서의 "
         "핵심 요점 그대로, 보고서 날짜와 출처를 붙여 답합니다. 직접 지어낸 답은 하지 않습니다.\n\n"
         "편한 언어로 물어보세요. 예:\n"
         "• 크렘린이 협상에 대해 뭐라고 했어?\n"
-        "• What did the Kremlin say about negotiations?\n\n"
-        "/latest [N] — 가장 최근 보고서의 핵심 요점\n"
+        "• What did the Kremlin say about negotiations?",
+        "help_telegram": "/latest [N] — 가장 최근 보고서의 핵심 요점\n"
         "/topic 용어 — 그 용어를 언급한 핵심 요점 (최신순)\n"
         "/timeline 용어 — 그 용어가 언급된 빈도를 주별 그래프로\n"
         "/date 2024-01-26 — 그 날짜 보고서의 핵심 요점 (/date 1월 26일 도 됩니다)\n"
@@ -181,6 +182,7 @@ LABELS: dict[str, dict[str, str]] = {
         "cmd_date": "그 날짜 보고서의 핵심 요점, 예: /date 2024-01-26",
         "cmd_stats": "불러온 보고서 현황",
         "cmd_help": "사용 방법",
+        "cmd_quit": "대화 끝내기",
     },
     "uk": {
         "report_of": "Звіт за {date}",
@@ -215,14 +217,14 @@ LABELS: dict[str, dict[str, str]] = {
         ".txt або набори звітів (.json, .jsonl, .csv, .tsv).",
         "upload_done": "Завантажено {name}: додано {added}, оновлено {updated}, без змін "
         "{unchanged}, дублікатів {duplicate}, помилок {failed}.",
-        "help": "Я відповідаю на запитання про щоденні звіти Інституту вивчення війни (ISW) "
+        "help_about": "Я відповідаю на запитання про щоденні звіти Інституту вивчення війни (ISW) "
         "«Russian Offensive Campaign Assessment» їхніми власними головними висновками, з датою "
         "звіту та джерелом. Власних відповідей я не вигадую.\n\n"
         "Питайте своєю мовою, наприклад:\n"
         "• Що сталося біля Авдіївки?\n"
         "• Коли почалася часткова мобілізація в Росії?\n"
-        "• Що казав Кремль про переговори минулого тижня?\n\n"
-        "/latest [N] — висновки найновішого звіту\n"
+        "• Що казав Кремль про переговори минулого тижня?",
+        "help_telegram": "/latest [N] — висновки найновішого звіту\n"
         "/topic ТЕРМІН — висновки, що згадують термін, від найновіших\n"
         "/date 2024-01-26 — висновки звіту за дату (або /date 26 січня 2024)\n"
         "/subscribe [ТЕРМІН] — висновки кожного нового звіту, щойно він вийде (лише ті, що "
@@ -269,6 +271,7 @@ LABELS: dict[str, dict[str, str]] = {
         "cmd_date": "Висновки звіту за дату, напр. /date 2024-01-26",
         "cmd_stats": "Що знає бот",
         "cmd_help": "Як питати",
+        "cmd_quit": "Вийти з чату",
     },
     "ru": {
         "report_of": "Отчёт за {date}",
@@ -303,14 +306,14 @@ LABELS: dict[str, dict[str, str]] = {
         ".txt или наборы отчётов (.json, .jsonl, .csv, .tsv).",
         "upload_done": "Загружено {name}: добавлено {added}, обновлено {updated}, без изменений "
         "{unchanged}, дубликатов {duplicate}, ошибок {failed}.",
-        "help": "Я отвечаю на вопросы о ежедневных отчётах Института изучения войны (ISW) "
+        "help_about": "Я отвечаю на вопросы о ежедневных отчётах Института изучения войны (ISW) "
         "«Russian Offensive Campaign Assessment» их собственными главными выводами, с датой "
         "отчёта и источником. Своих ответов я не сочиняю.\n\n"
         "Спрашивайте на своём языке, например:\n"
         "• Что произошло с Крымским мостом в октябре 2022?\n"
         "• Когда Россия объявила частичную мобилизацию?\n"
-        "• Что говорил Кремль о переговорах на прошлой неделе?\n\n"
-        "/latest [N] — выводы самого нового отчёта\n"
+        "• Что говорил Кремль о переговорах на прошлой неделе?",
+        "help_telegram": "/latest [N] — выводы самого нового отчёта\n"
         "/topic ТЕРМИН — выводы, упоминающие термин, от новых к старым\n"
         "/date 2024-01-26 — выводы отчёта за дату (или /date 26 января 2024)\n"
         "/subscribe [ТЕРМИН] — выводы каждого нового отчёта, как только он выйдет (только "
@@ -357,8 +360,14 @@ LABELS: dict[str, dict[str, str]] = {
         "cmd_date": "Выводы отчёта за дату, напр. /date 2024-01-26",
         "cmd_stats": "Что знает бот",
         "cmd_help": "Как спрашивать",
+        "cmd_quit": "Выйти из чата",
     },
 }
+
+# /help in Telegram: how to ask (what the terminal chat shows too, before its own commands from
+# bot/command_table.py), then the Telegram commands, groups and inline mode.
+for _words in LABELS.values():
+    _words["help"] = _words["help_about"] + "\n\n" + _words["help_telegram"]
 
 
 def label(lang: str, key: str, **values: object) -> str:

@@ -33,10 +33,11 @@ from typing import TYPE_CHECKING
 from telegram import Bot
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
-from telegram.ext import Application, ContextTypes
+from telegram.ext import Application
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.handlers import NO_PREVIEW, BotDeps, send_failure
+from bot.context import BotContext, BotDeps
+from bot.sending import NO_PREVIEW, send_failure
 from bot.settings import Settings
 from bot.subscriptions import FILE_NAME, Delivery, Subscription, SubscriptionStore
 from bot.telegram_format import news_html
@@ -295,12 +296,12 @@ def attach(application: Application, settings: Settings, qa: ReportQA, deps: Bot
     return news
 
 
-async def _check_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def _check_job(context: BotContext) -> None:
     news: News = context.job.data  # type: ignore[union-attr,assignment]
     await news.check()
 
 
-async def _send_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def _send_job(context: BotContext) -> None:
     news: News = context.job.data  # type: ignore[union-attr,assignment]
     try:
         await news.send_due(context.bot)

@@ -24,6 +24,8 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 from telegram.request import HTTPXRequest
 
 from bot import handlers, news
+from bot.command_table import telegram_commands
+from bot.context import CONTEXT_TYPES, DEPS_KEY, BotDeps
 from bot.i18n import label
 from bot.inline import InlineState
 from bot.ratelimit import SlidingWindowLimiter
@@ -36,7 +38,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-COMMANDS = ("latest", "topic", "timeline", "date", "subscribe", "unsubscribe", "stats", "help")
 # Telegram shows a user the menu of their client's language (English for any other).
 MENU_LANGUAGES = ("ko", "uk", "ru")
 # Inline queries reach a bot only once BotFather's /setinline switched inline mode on.
@@ -197,6 +198,8 @@ def build_application(
     application = (
         ApplicationBuilder()
         .token(token)
+        # Handlers get a BotContext: the bot's dependencies as a typed property.
+        .context_types(CONTEXT_TYPES)
         .base_url(settings.telegram_api_base_url)
         .base_file_url(file_base_url(settings.telegram_api_base_url))
         .read_timeout(settings.telegram_read_timeout)
@@ -209,7 +212,7 @@ def build_application(
         .post_shutdown(post_shutdown)
         .build()
     )
-    deps = handlers.BotDeps(
+    deps = BotDeps(
         qa=qa,
         settings=settings,
         limiter=SlidingWindowLimiter(settings.rate_limit_per_minute, 60.0, clock),
@@ -218,7 +221,7 @@ def build_application(
         inline=InlineState.create(settings.inline_debounce, settings.inline_cache_time, clock),
         library=library,
     )
-    application.bot_data[handlers.DEPS_KEY] = deps
+    application.bot_data[DEPS_KEY] = deps
     handlers.register(application)
     # Watching the sources (settings.watch) and pushing new reports to subscribers (JobQueue).
     news.attach(application, settings, qa, deps)
@@ -239,7 +242,8 @@ def rate_limiter(settings: Settings) -> AIORateLimiter:
 
 
 def bot_commands(lang: str) -> list[BotCommand]:
-    return [BotCommand(name, label(lang, f"cmd_{name}")) for name in COMMANDS]
+    """The command menu in `lang`: the Telegram commands of bot/command_table.py."""
+    return [BotCommand(c.name, label(lang, c.label)) for c in telegram_commands()]
 
 
 async def post_init(application: Application) -> None:

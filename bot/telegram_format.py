@@ -24,6 +24,7 @@ from telegram import (
 )
 from telegram.constants import ParseMode
 
+from bot.formatting import format_stats
 from bot.i18n import LABELS, english_marker, label, note_text
 from retrieval.gloss import gloss_line
 from retrieval.models import Answer, Result, StoreStats, Timeline
@@ -178,16 +179,7 @@ def render_answer(answer: Answer, limit: int = MAX_MESSAGE) -> list[str]:
 
 
 def stats_text(stats: StoreStats, lang: str) -> str:
-    return escape(
-        label(
-            lang,
-            "stats",
-            reports=stats.reports,
-            oldest=stats.oldest or "—",
-            newest=stats.newest or "—",
-            takeaways=stats.takeaways,
-        )
-    )
+    return escape(format_stats(stats, lang))
 
 
 def news_html(answer: Answer, topics: list[str] | None = None, limit: int = MAX_MESSAGE) -> str:

@@ -1,5 +1,6 @@
-"""What the end-to-end bot tests share besides the fake server: a clock they move and a QA
-wrapper through which a scenario injects an edge case into the real ReportQA."""
+"""What the end-to-end bot tests share besides the fake server: a clock they move, a QA
+wrapper through which a scenario injects an edge case into the real ReportQA, and the sentinel
+that proves nothing more is on its way."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from contextlib import asynccontextmanager
 
 from telegram.ext import Application
 
+from bot.fake_bot_api import Call, FakeBotApi
 from bot.telegram_app import ALLOWED_UPDATES
 
 
@@ -56,3 +58,15 @@ async def polling(application: Application, menu: bool = True) -> AsyncIterator[
         await application.updater.stop()
         await application.stop()
         await application.shutdown()
+
+
+async def sentinel(api: FakeBotApi, chat: int, timeout: float = 30.0) -> Call:
+    """Prove that the bot sent everything it was going to for the updates before now.
+
+    A /help in a fresh private chat (`chat`) is answered at once and never rate-limited; the
+    bot reads updates in order, so by the time its answer arrives, the bot has taken up every
+    earlier update and sent what those sent straight away (a duplicate, a second notice, a late
+    "typing…"). The caller then counts what arrived: a sleep would only hope it waited long
+    enough, and wait just as long when nothing comes."""
+    api.push_text(chat, "/help")
+    return await api.wait_for("sendMessage", lambda p: p.get("chat_id") == chat, timeout=timeout)

@@ -18,7 +18,7 @@ from datetime import date
 import pytest
 import pytest_asyncio
 
-from bot import handlers
+from bot.context import DEPS_KEY
 from bot.fake_bot_api import FakeBotApi, parse_html
 from bot.i18n import label
 from bot.settings import Settings
@@ -33,7 +33,7 @@ from bot.telegram_format import (
     tg_len,
 )
 from retrieval.models import Answer, Result
-from tests.bot_harness import FakeClock, SwitchableQA, polling
+from tests.bot_harness import FakeClock, SwitchableQA, polling, sentinel
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.slow]
 
@@ -420,7 +420,7 @@ async def test_group_answers_only_when_addressed(app, api):
     api.push_group_message(group, "/latest 1", user_id=user)
     fourth = await api.wait_for("sendMessage", lambda p: p["chat_id"] == group, count=4)
     assert "[2026-02-02]" in fourth.params["text"]
-    await asyncio.sleep(0.3)
+    await sentinel(api, new_id())
     assert len(api.sent_to(group)) == 4
 
 
@@ -433,7 +433,7 @@ async def test_429_is_retried_and_the_answer_delivered_once(app, api):
     api.fail_next("sendMessage", status=429, retry_after=1)
     chat, reply = await say(api, "/date 2024-01-26")
     assert "[2024-01-26]" in reply.params["text"]
-    await asyncio.sleep(0.3)
+    await sentinel(api, new_id())
     attempts = api.calls_of("sendMessage", lambda p: p["chat_id"] == chat, ok_only=False)
     assert [c.status for c in attempts] == [429, 200]
     assert attempts[1].at - attempts[0].at >= 1.0  # it waited retry_after
@@ -457,7 +457,7 @@ async def test_rate_limit(app, api, clock):
     for _ in range(RATE_LIMIT + 3):
         api.push_text(chat, "/date 2024-01-26")
     await api.wait_for("sendMessage", lambda p: p["chat_id"] == chat, count=RATE_LIMIT + 1)
-    await asyncio.sleep(0.3)
+    await sentinel(api, new_id())
     texts = [c.params["text"] for c in api.sent_to(chat)]
     assert len(texts) == RATE_LIMIT + 1  # the limit is said once, not once per message
     limited = escape(label("en", "rate_limited", seconds=60))
@@ -497,14 +497,14 @@ async def test_exception_in_qa_gives_short_reply_and_never_logs_the_token(app, a
 
 
 async def test_fast_answers_skip_the_typing_indicator(app, api):
-    settings = app.bot_data[handlers.DEPS_KEY].settings
+    settings = app.bot_data[DEPS_KEY].settings
     settings.typing_delay = 10.0
     try:
         chat, reply = await say(api, "/date 2024-01-26")
     finally:
         settings.typing_delay = 0.0
     assert "[2024-01-26]" in reply.params["text"]
-    await asyncio.sleep(0.2)
+    await sentinel(api, new_id())
     assert api.calls_of("sendChatAction", lambda p: p.get("chat_id") == chat) == []
 
 
@@ -524,7 +524,7 @@ async def test_slow_question_does_not_stall_other_chats(app, api, switch, qa):
 
 
 async def test_allowlist(app, api):
-    settings = app.bot_data[handlers.DEPS_KEY].settings
+    settings = app.bot_data[DEPS_KEY].settings
     allowed = new_id()
     settings.allowed_chat_ids = [allowed]
     try:

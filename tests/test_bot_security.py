@@ -28,20 +28,20 @@ import pytest_asyncio
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot import handlers
 from bot.chat import respond as chat_respond
 from bot.commands import answer_command
+from bot.context import DEPS_KEY
 from bot.fake_bot_api import FakeBotApi
 from bot.formatting import format_answer
-from bot.handlers import UPLOAD_SUFFIXES, looks_like_text, safe_upload_name
 from bot.i18n import label
 from bot.ratelimit import SlidingWindowLimiter
 from bot.settings import Settings
 from bot.telegram_app import build_application
 from bot.telegram_format import escape
+from bot.uploads import UPLOAD_SUFFIXES, looks_like_text, safe_upload_name
 from retrieval.models import Answer, Result
 from store.library import ReportLibrary
-from tests.bot_harness import FakeClock, SwitchableQA, polling
+from tests.bot_harness import FakeClock, SwitchableQA, polling, sentinel
 
 ASYNC = pytest.mark.asyncio(loop_scope="session")
 pytestmark = [
@@ -150,7 +150,7 @@ def _fresh(request):
     request.getfixturevalue("clock").advance(3600)
     api.reset()
     switch.overrides.clear()
-    deps = request.getfixturevalue("app").bot_data[handlers.DEPS_KEY]
+    deps = request.getfixturevalue("app").bot_data[DEPS_KEY]
     library = deps.library
     yield
     switch.overrides.clear()
@@ -199,9 +199,7 @@ async def test_stats_is_for_admins_only(app, api, qa):
 def _use_upload_store(app, switch: SwitchableQA, upload_qa) -> None:
     """Uploads go into upload_qa's store (through a library over it) and are answered from it;
     `_fresh` puts the bot's own library back."""
-    app.bot_data[handlers.DEPS_KEY].library = ReportLibrary.over(
-        upload_qa.store, upload_qa.embedder
-    )
+    app.bot_data[DEPS_KEY].library = ReportLibrary.over(upload_qa.store, upload_qa.embedder)
     for name in ("store", "embedder", "refresh", "on_date"):
         switch.overrides[name] = getattr(upload_qa, name)
 
@@ -344,8 +342,7 @@ async def test_upload_refusals(app, api, switch, upload_qa, data_dir):
     api.reset()
     group = -1_000_000_000_000 - new_id()
     api.push_document(group, "report.txt", REPORT.encode(), user_id=ADMIN)
-    _, reply = await say(api, DATE_QUESTION, chat=ADMIN)
-    await asyncio.sleep(0.3)
+    await sentinel(api, new_id())
     assert api.sent_to(group) == [] and not api.calls_of("getFile")
     assert uploads(data_dir) == before
 
@@ -399,7 +396,7 @@ async def test_a_flood_from_one_user_does_not_stop_the_others(app, api):
     for chat in others:
         await reply_to(api, chat, timeout=60)
     await reply_to(api, flooder, count=RATE_LIMIT + 1, timeout=60)
-    await asyncio.sleep(1.0)
+    await sentinel(api, new_id(), timeout=60)
     elapsed = time.monotonic() - started
     flood = [c.params["text"] for c in api.sent_to(flooder)]
     notice = escape(label("en", "rate_limited", seconds=60))
@@ -418,7 +415,7 @@ async def test_a_flood_from_one_user_does_not_stop_the_others(app, api):
 
 @ASYNC
 async def test_global_limit(app, api, clock):
-    deps = app.bot_data[handlers.DEPS_KEY]
+    deps = app.bot_data[DEPS_KEY]
     saved = deps.global_limiter
     deps.global_limiter = SlidingWindowLimiter(3, 60.0, clock)
     try:
@@ -478,7 +475,7 @@ async def test_the_token_never_leaks_under_faults(app, api, switch, upload_qa, c
     api.push_document(ADMIN, "report.txt", REPORT.encode(), user_id=ADMIN)
     reply = await reply_to(api, ADMIN, count=len(api.sent_to(ADMIN)) + 1)
     assert reply.params["text"] == escape(label("en", "error"))
-    await asyncio.sleep(0.5)
+    await sentinel(api, new_id())
 
     assert len(api.injected) >= 7
     print(f"\n[token] faults injected: {dict(api.injected)}; {len(caplog.records)} log records")

@@ -21,7 +21,7 @@ import pytest
 import pytest_asyncio
 from PIL import Image
 
-from bot import handlers
+from bot.context import DEPS_KEY
 from bot.fake_bot_api import FakeBotApi
 from bot.i18n import label
 from bot.settings import Settings
@@ -93,7 +93,7 @@ def _fresh(request):
 
 
 def inline_state(app):
-    return app.bot_data[handlers.DEPS_KEY].inline
+    return app.bot_data[DEPS_KEY].inline
 
 
 def counting(switch: SwitchableQA, name: str) -> list[str]:
@@ -345,7 +345,7 @@ async def test_timeline_button_needs_no_state_and_survives_a_restart(app, api):
 
 
 async def test_a_private_bot_answers_inline_queries_of_allowed_users_only(app, api):
-    settings = app.bot_data[handlers.DEPS_KEY].settings
+    settings = app.bot_data[DEPS_KEY].settings
     allowed = new_id()
     settings.allowed_chat_ids = [allowed]
     try:

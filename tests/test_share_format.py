@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from telegram import Chat, Message, Update, User
 
 from bot.fake_bot_api import parse_html, parse_html_entities
-from bot.handlers import GROUP_TEXT, PRIVATE_TEXT
+from bot.gates import GROUP_TEXT, PRIVATE_TEXT
 from bot.inline import Debouncer, ResultCache, is_term
 from bot.telegram_format import (
     MAX_CAPTION,

@@ -161,4 +161,4 @@ def test_the_terminal_chat_gives_the_timeline_as_text(qa):
     timeline = qa.timeline("아브디이프카")
     assert text.splitlines()[0].startswith(f"아브디이프카: 핵심 요점 {timeline.total}개가 언급")
     assert label("ko", "timeline_peaks") in text
-    assert respond(qa, "/timeline").startswith("/timeline TERM")
+    assert respond(qa, "/timeline") == label("en", "usage_timeline")
