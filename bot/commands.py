@@ -21,6 +21,7 @@ from bot.wiring import (
     store_location,
 )
 from retrieval.models import Answer
+from retrieval.snapshot import forget_snapshots
 
 if TYPE_CHECKING:
     from retrieval.service import ReportQA
@@ -284,6 +285,8 @@ def say_waiting(message: str) -> None:
 def reindex(library: ReportLibrary) -> int:
     """`reindex` (store/reindex.py), saying which files are gone and what was rebuilt."""
     done = library.reindex(on_wait=say_waiting)
+    # The read side's saved indexes are rebuilt from the new store at the next start.
+    forget_snapshots(library.location.data_dir)
     for path in done.missing:
         print(f"warning: {path} no longer exists; its report is dropped", file=sys.stderr)
     if not done.summary.outcomes:

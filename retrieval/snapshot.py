@@ -261,6 +261,12 @@ class IndexSnapshot:
             return cls(tokenizer)
 
 
+def forget_snapshots(data_dir: Path) -> None:
+    """Delete every saved snapshot of a data folder (after `reportbot reindex`): the next start
+    rebuilds them from the store."""
+    shutil.rmtree(Path(data_dir) / FOLDER, ignore_errors=True)
+
+
 def snapshot_folder(store: ReportStore) -> Path | None:
     """Where a store's snapshot lives: beside its data, one per collection (None: a store with
     no data folder of its own keeps its indexes in memory only)."""

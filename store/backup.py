@@ -32,7 +32,7 @@ import chromadb
 from chromadb.errors import ChromaError
 from pydantic import BaseModel
 
-from store.vector_store import ReportStore, StoreMismatchError
+from store.vector_store import ReportStore, StoreMismatchError, record_change
 
 FORMAT = 2
 # Format 1 (store only) backups stay importable.
@@ -274,6 +274,9 @@ def import_store(
         info.kept = _swap_in(staging, data_dir)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    # The generation file was carried over: a running bot, and the read side's saved indexes,
+    # would take the restored store for the one they knew.
+    record_change(data_dir, "restored from a backup")
     return info
 
 

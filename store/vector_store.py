@@ -194,6 +194,26 @@ def read_generation(data_dir: Path | None) -> Generation:
     return info.st_ino, info.st_size, info.st_mtime_ns
 
 
+def record_change(data_dir: Path, what: str) -> bool:
+    """Append a line to the data folder's generation file, so that every reader (a running bot,
+    the saved read indexes) sees that the store changed. False if it could not be written: the
+    change stands; only other processes notice it later."""
+    path = data_dir / GENERATION_FILE
+    line = f"{time.time():.6f} {os.getpid()} {what}\n"
+    try:
+        if path.exists() and path.stat().st_size > _GENERATION_MAX_BYTES:
+            partial = path.with_name(f"{GENERATION_FILE}.{os.getpid()}.partial")
+            partial.write_text(line, encoding="utf-8")
+            os.replace(partial, path)
+        else:
+            with path.open("a", encoding="utf-8") as handle:
+                handle.write(line)
+    except OSError as err:
+        log.warning("could not record the change in %s: %s", path, err)
+        return False
+    return True
+
+
 def _is_server(client: ClientAPI) -> bool:
     """Does the client talk to a Chroma server (HttpClient), which other processes, data folders
     and machines may write to as well?"""
@@ -388,19 +408,8 @@ class ReportStore:
         had committed before, unseen: then the next sync still reopens it)."""
         if self.data_dir is None:
             return
-        path = self.data_dir / GENERATION_FILE
-        line = f"{time.time():.6f} {os.getpid()} {what}\n"
         before = read_generation(self.data_dir)
-        try:
-            if path.exists() and path.stat().st_size > _GENERATION_MAX_BYTES:
-                partial = path.with_name(f"{GENERATION_FILE}.{os.getpid()}.partial")
-                partial.write_text(line, encoding="utf-8")
-                os.replace(partial, path)
-            else:
-                with path.open("a", encoding="utf-8") as handle:
-                    handle.write(line)
-        except OSError as err:  # the commit stands; only other processes notice it later
-            log.warning("could not record the commit in %s: %s", path, err)
+        if not record_change(self.data_dir, what):
             return
         if before == self._seen:
             self._seen = read_generation(self.data_dir)
