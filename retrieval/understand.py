@@ -7,6 +7,7 @@ numbers written the Korean, Ukrainian or Russian way, and its embedding.
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 
 import numpy as np
@@ -75,10 +76,14 @@ class Understander:
         self.detector = detector
         self.tokenizer = tokenizer
         self.embedder = embedder
-        self._generic = {
+
+    @functools.cached_property
+    def _generic(self) -> set[str]:
+        # On first need: tokenising the Korean words needs Kiwi, which a start need not wait for.
+        return {
             token
             for text in (GENERIC_QUESTION, GENERIC_QUESTION_UK, GENERIC_QUESTION_RU)
-            for token in tokenizer.tokens(text)
+            for token in self.tokenizer.tokens(text)
         }
 
     def language(self, text: str, lang: str | None = None) -> str:
