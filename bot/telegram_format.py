@@ -27,6 +27,7 @@ from telegram.constants import ParseMode
 from bot.formatting import format_stats
 from bot.i18n import LABELS, english_marker, label, note_text
 from retrieval.gloss import gloss_line
+from retrieval.language import guess_by_script
 from retrieval.models import Answer, Result, StoreStats, Timeline
 
 # Telegram's limit for one message's text.
@@ -36,10 +37,6 @@ PAGE_SEPARATOR = "\n\n"
 _ATOM = re.compile(r"<[^<>]*>|&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);|.", re.DOTALL)
 _TAG_NAME = re.compile(r"</?\s*([A-Za-z][A-Za-z0-9-]*)")
 _SENTENCE_END = frozenset(".!?。！？…;:")
-_HANGUL = re.compile(r"[\uac00-\ud7a3\u3131-\u318e]")
-_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
-_UKRAINIAN = re.compile(r"[ієїґІЄЇҐ]")
-_LATIN = re.compile(r"[A-Za-z]")
 _URL = re.compile(r"^https?://\S+$", re.IGNORECASE)
 
 
@@ -59,24 +56,14 @@ def tg_len(text: str) -> int:
 def help_lang(text: str, language_code: str | None) -> str:
     """The language of /start and /help (English, Korean, Ukrainian or Russian): by the text,
     else Telegram's language_code."""
-    if _HANGUL.search(text) or _CYRILLIC.search(text) or _LATIN.search(text):
-        return user_lang(text, language_code)
-    code = (language_code or "").split("-")[0].lower()
-    return code if code in ("ko", "uk", "ru") else "en"
+    return user_lang(text, language_code)
 
 
 def user_lang(text: str, language_code: str | None) -> str:
-    """Our best guess of the language for labels (errors, usage, rate limits) — one of LABELS."""
+    """Our best guess of the language for labels (errors, usage, rate limits) — one of LABELS:
+    the read path's guesser, by script only (a label must not wait for a language model)."""
     code = (language_code or "").split("-")[0].lower()
-    if _HANGUL.search(text):
-        return "ko"
-    if _CYRILLIC.search(text):
-        if _UKRAINIAN.search(text):
-            return "uk"
-        return code if code in ("uk", "ru") else "ru"
-    if _LATIN.search(text):
-        return "en"
-    return code if code in LABELS else "en"
+    return guess_by_script(text, code, LABELS)
 
 
 def lang_hint(text: str, language_code: str | None) -> str | None:

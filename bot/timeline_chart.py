@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from bot.i18n import label
 from retrieval.models import Timeline
+from store.korean import has_hangul
 
 if TYPE_CHECKING:
     from retrieval.service import ReportQA
@@ -85,10 +86,6 @@ def has_hangul_font() -> bool:
     return len(font_families()) > 1
 
 
-def _has_hangul(text: str) -> bool:
-    return any("\uac00" <= ch <= "\ud7a3" or "\u3130" <= ch <= "\u318f" for ch in text)
-
-
 def _box(x: float, height: float) -> list[tuple[float, float]]:
     """A week's bar: BAR_DAYS wide from its Monday `x` (in matplotlib's date numbers)."""
     return [(x, 0.0), (x, height), (x + BAR_DAYS, height), (x + BAR_DAYS, 0.0)]
@@ -105,10 +102,10 @@ def render_timeline(timeline: Timeline) -> bytes:
 
     families = font_families()
     lang, name = timeline.lang, timeline.name
-    if not has_hangul_font() and (lang == "ko" or _has_hangul(name)):
+    if not has_hangul_font() and (lang == "ko" or has_hangul(name)):
         # Boxes instead of letters help nobody: the English name and labels.
         lang = "en"
-        name = next((f for f in timeline.forms if not _has_hangul(f)), timeline.term)
+        name = next((f for f in timeline.forms if not has_hangul(f)), timeline.term)
     font = FontProperties(family=families)
     small = FontProperties(family=families, size=8)
 

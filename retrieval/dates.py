@@ -48,6 +48,8 @@ from datetime import date, timedelta
 from dateutil.relativedelta import relativedelta
 from pydantic import BaseModel, model_validator
 
+from store.korean import SYLLABLES
+
 
 class DateRange(BaseModel):
     """Inclusive range of report dates; `exact_day` when the question named one specific day."""
@@ -392,7 +394,7 @@ _UNIT_CYR = (
 )
 
 # Where a Korean relative word ends: "지난주에", "지난주말", but not "지난 주요 전투" (major).
-_KO_END = r"(?=$|[^가-힣]|에|의|은|는|도|부터|까지|동안|간|말|중|이|가)"
+_KO_END = rf"(?=$|[^{SYLLABLES}]|에|의|은|는|도|부터|까지|동안|간|말|중|이|가)"
 
 # (pattern, what it means); the meanings are handled in _relative_range.
 _RELATIVE: list[tuple[re.Pattern[str], str]] = [
@@ -411,7 +413,7 @@ _RELATIVE: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"그저께|그제"), "day-2"),
     (re.compile(r"오늘(?!날)"), "day-0"),
     (re.compile(r"어제"), "day-1"),
-    (re.compile(rf"{_KO_AMOUNT}\s*전(?![가-힣])"), "ago"),
+    (re.compile(rf"{_KO_AMOUNT}\s*전(?![{SYLLABLES}])"), "ago"),
     (re.compile(rf"{_KO_AMOUNT}\s*전(?=에|의|부터|까지)"), "ago"),
     (re.compile(rf"(?:최근|지난|과거)\s*{_KO_AMOUNT}\s*(?:간|동안)?"), "rolling"),
     (re.compile(rf"(?:(?:지난|저번)\s*(?P<unit>주|달)|지난(?P<unit2>해)|전(?P<unit3>월)|작(?P<unit4>년)){_KO_END}"), "previous"),
@@ -621,7 +623,7 @@ _WEAK_MARKERS = {"in", "during", "throughout", "since", "from", "after", "betwee
 # Korean particles after a date; never when a Hangul letter follows ("3월 중순", "의회").
 _SUFFIX = re.compile(
     r"\s*(?P<word>이후로?|이래로?|부터는?|까지는?|동안에?|사이에?|무렵에?|쯤에?|경에?|께|중에?"
-    r"|에서는?|에는|에도|에|의|간에?|자|은|는|도)(?![가-힣])"
+    rf"|에서는?|에는|에도|에|의|간에?|자|은|는|도)(?![{SYLLABLES}])"
 )
 _SINCE = {"since", "after", "이후", "이후로", "이래", "이래로", "부터", "부터는"}
 # What may stand between the two halves of a range. "and" needs "between" before the first.

@@ -39,6 +39,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from retrieval import morphology
+from store.korean import is_hangul
 
 ENTRY_TYPES: frozenset[str] = frozenset(
     {"place", "region", "river", "person", "unit", "organisation", "equipment", "event", "term"}
@@ -65,13 +66,9 @@ class GazetteerEntry(BaseModel):
         return list(dict.fromkeys([*self.en, *self.ko, *self.uk, *self.ru]))
 
 
-def _is_hangul(ch: str) -> bool:
-    return "\uac00" <= ch <= "\ud7a3" or "\u1100" <= ch <= "\u11ff" or "\u3130" <= ch <= "\u318f"
-
-
 def _is_word_char(ch: str) -> bool:
     """A letter or digit of a non-Hangul script (Latin, Cyrillic, digits)."""
-    return ch.isalnum() and not _is_hangul(ch)
+    return ch.isalnum() and not is_hangul(ch)
 
 
 def _normalise(text: str) -> str:
@@ -130,7 +127,7 @@ class Gazetteer:
                 form = " ".join(form.split())
                 if len(form) < 2:
                     continue
-                korean = _is_hangul(form[0])
+                korean = is_hangul(form[0])
                 variants = [form]
                 if korean and " " in form:
                     variants.append(form.replace(" ", ""))
@@ -241,14 +238,14 @@ class Gazetteer:
         candidates = self._index.get(norm[pos : pos + 2])
         if not candidates:
             return None
-        hangul_start = _is_hangul(norm[pos])
+        hangul_start = is_hangul(norm[pos])
         prev = norm[pos - 1] if pos > 0 else " "
         for form in candidates:
             if not norm.startswith(form.key, pos):
                 continue
             end = pos + len(form.key)
             if form.korean:
-                if hangul_start and _is_hangul(prev):
+                if hangul_start and is_hangul(prev):
                     continue
             else:
                 if _is_word_char(prev) and _is_word_char(norm[pos]):

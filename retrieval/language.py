@@ -23,13 +23,14 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
 from lingua import LanguageDetector as LinguaDetector
 
 from retrieval import morphology
 from store.embedding.memory import release_freed_memory
+from store.korean import is_hangul
 
 DEFAULT_LANGUAGES: tuple[str, ...] = ("en", "ko", "uk", "ru", "de", "fr", "es", "pl", "ja", "zh")
 
@@ -75,9 +76,7 @@ def _script_of_language(code: str) -> str | None:
 def _script(ch: str) -> str | None:
     """The writing system of one letter, for the handful of scripts that matter here."""
     cp = ord(ch)
-    if 0xAC00 <= cp <= 0xD7A3 or 0x1100 <= cp <= 0x11FF or 0x3130 <= cp <= 0x318F:
-        return "hangul"
-    if 0xA960 <= cp <= 0xA97F or 0xD7B0 <= cp <= 0xD7FF:
+    if is_hangul(ch):
         return "hangul"
     if 0x3040 <= cp <= 0x30FF or 0x31F0 <= cp <= 0x31FF or 0xFF66 <= cp <= 0xFF9F:
         return "kana"
@@ -90,6 +89,37 @@ def _script(ch: str) -> str | None:
     if unicodedata.name(ch, "").startswith("LATIN"):
         return "latin"
     return None
+
+
+def _script_counts(text: str) -> dict[str, int]:
+    """How many letters of each script the text has (scripts `_script` knows only)."""
+    counts: dict[str, int] = {}
+    for ch in text:
+        if ch.isalpha():
+            script = _script(ch)
+            if script:
+                counts[script] = counts.get(script, 0) + 1
+    return counts
+
+
+def guess_by_script(text: str, hint: str | None, languages: Collection[str]) -> str:
+    """The language of a few words by their script alone, among `languages` (the bot's labels:
+    errors, usage, help). No model and no dictionary, so a label never waits for lingua or
+    pymorphy3; `LanguageDetector.detect` starts from the same script counts and goes further.
+
+    Hangul -> ko; Cyrillic -> uk with a letter only Ukrainian has, else the hint when it is uk
+    or ru, else ru; Latin -> en; nothing to read -> the hint when it is one of `languages`,
+    else en. `hint` is a language code as the caller reduced it ("ko", not "ko-KR")."""
+    counts = _script_counts(text)
+    if counts.get("hangul"):
+        return "ko"
+    if counts.get("cyrillic"):
+        if any(ch in _UK_ONLY for ch in text):
+            return "uk"
+        return hint if hint in ("uk", "ru") else "ru"
+    if counts.get("latin"):
+        return "en"
+    return hint if hint in languages else "en"
 
 
 def _script_of_word(word: str) -> str | None:
@@ -175,12 +205,7 @@ class LanguageDetector:
         fallback = hint or "en"
         text = _COMMAND.sub("", text or "", count=1)
 
-        counts: dict[str, int] = {}
-        for ch in text:
-            if ch.isalpha():
-                script = _script(ch)
-                if script:
-                    counts[script] = counts.get(script, 0) + 1
+        counts = _script_counts(text)
         if not counts:
             return fallback
         if counts.get("hangul"):

@@ -2,7 +2,7 @@
 
 Every takeaway text, lower-cased, is joined into one string, newest report first. `str.find`
 (C speed) locates each form of the term; the precise rule (whole Latin words, Hangul word
-prefixes; retrieval.service._mention_pattern) is then checked on the few texts found, instead of
+prefixes; retrieval.search.mention_pattern) is then checked on the few texts found, instead of
 running a regex over every takeaway (400 ms per /topic at 200,000 chunks).
 """
 

@@ -37,12 +37,12 @@ import Stemmer
 from kiwipiepy import Kiwi
 
 from retrieval import morphology
+from store.korean import HANGUL_SYLLABLE, NAME_SUFFIXES, PARTICLES
 
 # Bump when the token stream changes: saved lexical indexes record it and refuse to load
 # tokens made by another version.
 TOKENIZER_VERSION = 3
 
-_HANGUL = re.compile(r"[\uac00-\ud7a3]")
 # Hangul texts up to this long are remembered (names and questions; not passages).
 _MEMO_MAX_CHARS = 80
 _MEMO_MAX_ENTRIES = 100_000  # a bot's many questions must not grow it without end
@@ -114,11 +114,6 @@ _CYR_STOPWORDS = frozenset(
 # part before the dash). NNB (bound nouns) are kept only from two syllables up (달러, 이상).
 _KEEP_TAGS = frozenset({"NNG", "NNP", "NR", "VV", "VA", "XR", "SH"})
 _NOUN_TAGS = frozenset({"NNG", "NNP", "NNB", "NR", "XR", "SH"})
-# Suffixes that make a place, a force or an institution out of a name: 벨고로드주 -> 벨고로드,
-# 하르키우시 -> 하르키우, 러시아군 -> 러시아, 드니프로강 -> 드니프로, 크렘린궁 -> 크렘린.
-_NAME_SUFFIXES = ("주", "시", "군", "구", "강", "해", "측", "궁")
-# Particles Kiwi sometimes leaves glued to an unknown name ("도네츠크주의").
-_GLUED_PARTICLES = tuple("에서 으로 에게 까지 부터 의 에 은 는 을 를 이 가 와 과 로".split())
 
 
 def _normalise(text: str) -> str:
@@ -176,7 +171,7 @@ class Tokenizer:
     def tokens_batch(self, texts: Sequence[str]) -> list[list[str]]:
         """`tokens` for many texts, with one multithreaded Kiwi call for all Hangul texts."""
         normalised = [_normalise(t) if isinstance(t, str) else "" for t in texts]
-        hangul_at = [i for i, t in enumerate(normalised) if _HANGUL.search(t)]
+        hangul_at = [i for i, t in enumerate(normalised) if HANGUL_SYLLABLE.search(t)]
         korean: dict[int, list[tuple[int, str]]] = {}
         for i in hangul_at:
             known = self._memo.get(normalised[i])
@@ -238,7 +233,7 @@ class Tokenizer:
 
         for m in morphs:
             form: str = m.form
-            if not _HANGUL.search(form):
+            if not HANGUL_SYLLABLE.search(form):
                 # Latin, digits, Cyrillic, punctuation: handled by the regex over the text.
                 flush()
                 continue
@@ -375,11 +370,11 @@ def _variants(noun: str) -> list[str]:
     out = [noun]
     base = noun
     if len(noun) >= 4:
-        for particle in _GLUED_PARTICLES:
+        for particle in PARTICLES:
             if noun.endswith(particle) and len(noun) - len(particle) >= 3:
                 base = noun[: -len(particle)]
                 out.append(base)
                 break
-    if len(base) >= 3 and base.endswith(_NAME_SUFFIXES):
+    if len(base) >= 3 and base.endswith(NAME_SUFFIXES):
         out.append(base[:-1])
     return out

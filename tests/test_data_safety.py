@@ -311,15 +311,17 @@ def test_a_running_bot_answers_from_what_another_process_ingested(
     """The bot's ReportQA, up while `ingest` runs in another process, answers from the new
     versions at the next question, without being told; while nothing changes, a question costs
     no reload (a stat of the generation file, not a Chroma query)."""
-    from retrieval.catalog import Catalog
+    from retrieval.indexes import ReadIndexes
     from retrieval.service import RELOAD_AT_MOST_EVERY, ReportQA
 
     data = tmp_path / "data"
     _fill(data, corpus.files)
     loads = []
-    real_load = Catalog.load.__func__
+    real_load = ReadIndexes.load.__func__
     monkeypatch.setattr(
-        Catalog, "load", classmethod(lambda cls, s: loads.append(1) or real_load(cls, s))
+        ReadIndexes,
+        "load",
+        classmethod(lambda cls, *a, **k: loads.append(1) or real_load(cls, *a, **k)),
     )
     with kill_ingest.opened(data) as store:
         qa = ReportQA(store, HashingEmbedder(), *query_tools)
@@ -331,8 +333,9 @@ def test_a_running_bot_answers_from_what_another_process_ingested(
 
         corpus.write(1)
         kill_ingest.run_child(data, corpus.files, None, tmp_path / "child.log")
-        # Within RELOAD_AT_MOST_EVERY of the last load it answers from what it has (an ingest
-        # commits report after report; reloading for each would stall every question).
+        # Right after a load it answers from what it has (an ingest commits report after
+        # report; reloading for each would stall every question).
+        qa._loaded_at = time.monotonic()
         qa.ask("Where did Russian troops attack?")
         assert len(loads) == 1
         qa._loaded_at -= RELOAD_AT_MOST_EVERY  # as if that time had passed

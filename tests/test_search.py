@@ -1,4 +1,5 @@
-"""HybridSearcher's fusion rules, on hand-made vectors (no model, no Chroma)."""
+"""HybridSearcher's fusion rules and the ranking of answer units, on hand-made vectors (no model,
+no Chroma)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ from datetime import date
 import numpy as np
 import pytest
 
+from retrieval.assemble import collapse_repeats, prefer_range
 from retrieval.dates import DateRange
 from retrieval.lexical import PartitionedLexicalIndex
-from retrieval.search import HybridSearcher
-from retrieval.service import Candidate, _prefer_range, collapse_repeats
+from retrieval.query import Terms
+from retrieval.search import Candidate, HybridSearcher
 from retrieval.tokenize import Tokenizer
+from retrieval.understand import query_vector
 from retrieval.vectors import VectorIndex
 
 
@@ -50,13 +53,14 @@ def test_dense_ranking_discounts_the_pull_of_the_questions_own_language():
     assert store.search(query, 3)[0][0] == "ko-other"  # raw similarity: language wins
 
     centroids = {"ko": unit(1.0, 0.1, 0.1), "en": unit(0.0, 0.5, 0.5)}
-    searcher = HybridSearcher(store, FixedEmbedder(query), lexical, centroids)
-    hits = searcher.search("질문", [], limit=3, lexical=False)
+    terms = Terms("질문", vector=query_vector(FixedEmbedder(query), "질문", []))
+    searcher = HybridSearcher(store, lexical, centroids)
+    hits = searcher.search(terms, limit=3, lexical=False)
     assert [h.chunk_id for h in hits][0] == "en-answer"
     assert {h.chunk_id: h.dense for h in hits}["ko-other"] == store.search(query, 3)[0][1]
 
-    plain = HybridSearcher(store, FixedEmbedder(query), lexical, centroids={})  # no correction
-    assert plain.search("질문", [], limit=3, lexical=False)[0].chunk_id == "ko-other"
+    plain = HybridSearcher(store, lexical, centroids={})  # no correction
+    assert plain.search(terms, limit=3, lexical=False)[0].chunk_id == "ko-other"
 
 
 def test_dense_hints_replace_expansions_in_the_embedded_query():
@@ -67,12 +71,9 @@ def test_dense_hints_replace_expansions_in_the_embedded_query():
             seen.extend(texts)
             return super().embed_queries(texts)
 
-    lexical = PartitionedLexicalIndex(Tokenizer())
-    lexical.build([], [], [])
-    store = index_of({"a": unit(1.0, 0.0)})
-    searcher = HybridSearcher(store, RecordingEmbedder(unit(1.0, 0.0)), lexical)
-    searcher.search("아브디이프카", ["Avdiivka", "Авдіївка", "Авдеевка"], dense_hints=["Avdiivka"])
-    searcher.search("아브디이프카", ["Avdiivka", "Авдіївка"])
+    embedder = RecordingEmbedder(unit(1.0, 0.0))
+    query_vector(embedder, "아브디이프카", ["Avdiivka", "Авдіївка", "Авдеевка"], ["Avdiivka"])
+    query_vector(embedder, "아브디이프카", ["Avdiivka", "Авдіївка"])
     assert seen == ["아브디이프카 Avdiivka", "아브디이프카 Avdiivka Авдіївка"]
 
 
@@ -123,12 +124,12 @@ def test_prefer_range_keeps_the_best_matches_from_outside_a_few_places():
     inside = [_unit(d) for d in (1, 2, 3, 4, 5, 6)]
     # The overall best three: two outside the range and one inside.
     anywhere = [_unit(20), inside[0], _unit(21), _unit(22)]
-    chosen = _prefer_range(inside, anywhere, rng, 5)
+    chosen = prefer_range(inside, anywhere, rng, 5)
     assert [c.report_date.day for c in chosen] == [1, 2, 3, 20, 21]
     # When the overall best are all inside, the range fills every place.
-    assert _prefer_range(inside, inside, rng, 5)[:5] == inside[:5]
+    assert prefer_range(inside, inside, rng, 5)[:5] == inside[:5]
     # Nothing inside: the best from anywhere.
-    assert _prefer_range([], anywhere, rng, 5) == anywhere
+    assert prefer_range([], anywhere, rng, 5) == anywhere
 
 
 def _near(vector: np.ndarray, cosine: float, seed: int) -> np.ndarray:

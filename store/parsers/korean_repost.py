@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from store.korean import HANGUL_SYLLABLE
 from store.models import Report, SourceFormat, SourceHints
 from store.parsers import text as tx
 from store.parsers.blocks import Section, assemble
@@ -19,7 +20,6 @@ from store.parsers.report import body_evidence, make_report
 from store.parsers.report_date import choose_report_date
 from store.parsers.signals import require_assessment
 
-HANGUL = re.compile(r"[가-힣]")
 _SECTION_MARK = r"^[\s\[【<(■□▶#*]*{}(?:\s*\([^)]*\))?[\s\]】>)*:：]*$"
 _SUMMARY = re.compile(_SECTION_MARK.format("요약"))
 _ORIGINAL = re.compile(_SECTION_MARK.format("원문"))
@@ -41,7 +41,7 @@ _MIN_KO_PARAGRAPH = 20  # shorter stray Korean lines are board names and buttons
 
 
 def looks_like_korean_repost(text: str) -> bool:
-    return len(HANGUL.findall(text[:200_000])) >= 30
+    return len(HANGUL_SYLLABLE.findall(text[:200_000])) >= 30
 
 
 def parse_korean_repost(text: str, source: str, hints: SourceHints | None = None) -> Report:
@@ -108,7 +108,7 @@ def _english_start(lines: list[str], start: int) -> int:
     "Key Takeaways" heading."""
     for i in range(start, len(lines)):
         line = lines[i]
-        if not HANGUL.search(line) and (
+        if not HANGUL_SYLLABLE.search(line) and (
             tx.is_key_takeaways(line) or tx.TITLE_LIKE.search(line) or line == "ISW Logo"
         ):
             return i
