@@ -6,8 +6,8 @@
    imports (the modules the `ask` path loads: bot.cli, bot.commands, the embedding backend's
    runtime (onnxruntime; sentence_transformers for REPORTBOT_EMBEDDING_BACKEND=torch),
    retrieval.service/language/tokenize), model load (bot.wiring.load_embedder), store open
-   (bot.wiring.open_store), ReportQA build (bot.wiring.build_qa; inside it Catalog.load and
-   LexicalIndex.build are timed by thin wrappers), first answer (qa.ask + JSON), a second answer.
+   (bot.wiring.open_store), ReportQA build (bot.wiring.build_qa; inside it the saved read index's
+   load and catch-up (retrieval.snapshot) and Catalog.assemble are timed by thin wrappers), first answer (qa.ask + JSON), a second answer.
    Plus `python -X importtime` of the same imports: cumulative import time of the heavy packages.
 3. Peak RSS of a running `reportbot chat`: 20 questions piped on stdin (Korean and English, asks
    and /topic), VmHWM and VmRSS read from /proc/PID/status after the 20th answer, before /quit.
@@ -15,6 +15,9 @@
    Bot API server on 127.0.0.1 (TELEGRAM_API_BASE_URL); the same 20 questions from 4 chats,
    waiting for it when it starts (so several are answered concurrently), VmHWM read after the
    20th answer.
+
+5. With --sizes LABEL=DIR ...: only the size table of benchmarks/_sizes.py (cold ask, cold
+   stats, reload after another process's commit, RSS per store size).
 
 The store: --data-dir, else /tmp/full when it holds reports and nothing is ingesting into it,
 else /tmp/reportbot_bench_store (see bench_query.py).
@@ -79,7 +82,7 @@ m['imports'] = rss()
 from bot.settings import Settings
 from bot.wiring import build_qa, load_embedder, open_store
 import retrieval.catalog as catalog_mod
-import retrieval.lexical as lexical_mod
+import retrieval.indexes as indexes_mod
 import retrieval.language as language_mod
 import retrieval.tokenize as tokenize_mod
 inner = {}
@@ -94,22 +97,22 @@ def wrap_init(cls, key):
     cls.__init__ = init
 wrap_init(language_mod.LanguageDetector, 'lingua_detector')
 wrap_init(tokenize_mod.Tokenizer, 'kiwi_tokenizer')
-orig_load = catalog_mod.Catalog.load.__func__
-def timed_load(cls, store):
+orig_snapshot = indexes_mod.load_snapshot
+def timed_snapshot(*a, **k):
     s = time.perf_counter()
     try:
-        return orig_load(cls, store)
+        return orig_snapshot(*a, **k)
     finally:
-        inner['catalog_load'] = inner.get('catalog_load', 0.0) + time.perf_counter() - s
-catalog_mod.Catalog.load = classmethod(timed_load)
-orig_build = lexical_mod.LexicalIndex.build
-def timed_build(self, ids, texts):
+        inner['snapshot_load'] = inner.get('snapshot_load', 0.0) + time.perf_counter() - s
+indexes_mod.load_snapshot = timed_snapshot
+orig_assemble = catalog_mod.Catalog.assemble.__func__
+def timed_assemble(cls, *a, **k):
     s = time.perf_counter()
     try:
-        return orig_build(self, ids, texts)
+        return orig_assemble(cls, *a, **k)
     finally:
-        inner['lexical_build'] = inner.get('lexical_build', 0.0) + time.perf_counter() - s
-lexical_mod.LexicalIndex.build = timed_build
+        inner['catalog_assemble'] = inner.get('catalog_assemble', 0.0) + time.perf_counter() - s
+catalog_mod.Catalog.assemble = classmethod(timed_assemble)
 settings = Settings(data_dir=sys.argv[1])
 s = time.perf_counter(); store = open_store(settings); t['store_open'] = time.perf_counter() - s
 m['store_open'] = rss()
@@ -117,9 +120,9 @@ s = time.perf_counter(); emb = load_embedder(settings); t['model_load'] = time.p
 m['model_load'] = rss()
 s = time.perf_counter(); qa = build_qa(settings, store, emb); t['qa_build'] = time.perf_counter() - s
 m['qa_build'] = rss()
-for key in ('lingua_detector', 'kiwi_tokenizer', 'catalog_load', 'lexical_build'):
+for key in ('lingua_detector', 'kiwi_tokenizer', 'snapshot_load', 'catalog_assemble'):
     t['  ' + key] = inner.get(key, 0.0)
-t['  other (gazetteer, proper-noun vocabulary)'] = t['qa_build'] - sum(inner.values())
+t['  other (gazetteer, mention index, centroids)'] = t['qa_build'] - sum(inner.values())
 s = time.perf_counter()
 json.dumps(qa.ask(sys.argv[2]).to_json_dict(), ensure_ascii=False)
 t['first_answer'] = time.perf_counter() - s
@@ -357,6 +360,29 @@ def profile(data_dir: Path, question: str, name: str) -> int:
     return 0
 
 
+def sizes(args: argparse.Namespace) -> int:
+    import _sizes
+
+    start_machine = c.machine()
+    print(c.machine_line(start_machine), flush=True)
+    results = _sizes.measure(_sizes.parse_stores(args.sizes), args.question, args.runs, exe())
+    print()
+    print(c.table(_sizes.rows(results), _sizes.HEADER))
+    print(c.machine_line(start_machine) + " (start)")
+    print(c.machine_line() + " (end)")
+    path = c.write_result(
+        args.out + "_sizes",
+        {
+            "benchmark": "bench_cold_start --sizes",
+            "command": " ".join([Path(sys.executable).name, *sys.argv]),
+            "machine_start": start_machine,
+            "results": results,
+        },
+    )
+    print(f"wrote {path}")
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -373,9 +399,18 @@ def main() -> int:
         help="only profile one cold `reportbot ask` with cProfile (pyinstrument crashes on "
         "it) -> results/NAME_profile.txt, top functions by cumulative time",
     )
+    ap.add_argument(
+        "--sizes",
+        nargs="+",
+        metavar="LABEL=DATA_DIR",
+        help="only the size table (see benchmarks/_sizes.py): cold ask, cold stats, reload "
+        "after another process's commit, and RSS, per store; ratios against the first",
+    )
     ap.add_argument("--out", default="bench_cold_start", help="results/NAME.json")
     args = ap.parse_args()
     c.quiet_logs()
+    if args.sizes:
+        return sizes(args)
     from bench_query import choose_store
 
     start_machine = c.machine()
