@@ -21,6 +21,7 @@ from retrieval.models import Answer, Command, Peak, Result, Timeline
 from retrieval.query import Query, Terms
 from retrieval.search import Candidate, mention_pattern
 from retrieval.timeline import busiest, week_of, weekly_counts
+from store.records import Chunk, ReportEntry
 
 # Takeaways this similar (cosine of their embeddings) and this close in time are "the same
 # takeaway, repeated". e5 puts different events of one kind above 0.95 ("unsuccessful assaults
@@ -220,21 +221,7 @@ class Assembler:
                 # Some (Sunday) reports have no Key Takeaways: say what the report opens with.
                 note = note or "no_takeaways"
                 for chunk in catalog.passages.get(entry.report_id, [])[:3]:
-                    results.append(
-                        Result(
-                            report_id=entry.report_id,
-                            report_date=entry.report_date,
-                            text=chunk.text,
-                            lang=chunk.lang,
-                            kind="passage",
-                            report_title=entry.title,
-                            source=entry.source,
-                            url=entry.url or None,
-                            score=1.0,
-                            position=chunk.position,
-                            gloss=gloss(chunk.text, chunk.lang, lang, self.gazetteer),
-                        )
-                    )
+                    results.append(self._passage_result(entry, chunk, lang, 1.0))
         if limit:
             results = results[:limit]
         return Answer(command=command, query=query, lang=lang, results=results, note=note)
@@ -248,22 +235,24 @@ class Assembler:
             if unit.evidence.kind == "passage":
                 result.supporting = _clip(unit.evidence.text, SUPPORTING_CHARS)
         else:
-            chunk = unit.passage or unit.evidence
-            result = Result(
-                report_id=unit.report_id,
-                report_date=entry.report_date,
-                text=chunk.text,
-                lang=chunk.lang,
-                kind="passage",
-                report_title=entry.title,
-                source=entry.source,
-                url=entry.url or None,
-                score=unit.score,
-                position=chunk.position,
-                gloss=gloss(chunk.text, chunk.lang, lang, self.gazetteer),
-            )
+            result = self._passage_result(entry, unit.passage or unit.evidence, lang, unit.score)
         result.also_reported = unit.also
         return result
+
+    def _passage_result(self, entry: ReportEntry, chunk: Chunk, lang: str, score: float) -> Result:
+        return Result(
+            report_id=entry.report_id,
+            report_date=entry.report_date,
+            text=chunk.text,
+            lang=chunk.lang,
+            kind="passage",
+            report_title=entry.title,
+            source=entry.source,
+            url=entry.url or None,
+            score=score,
+            position=chunk.position,
+            gloss=gloss(chunk.text, chunk.lang, lang, self.gazetteer),
+        )
 
     def takeaway_result(
         self, indexes: ReadIndexes, view: TakeawayView, lang: str, score: float

@@ -36,6 +36,9 @@ week, "the last/past week" the 7 days ending today; "the last 3 days"/"최근 3�
 the two days before; "recent(ly)"/"최근"/"요즘" are the last 7 days; "since X"/"X 이후"/"X부터"
 run from X to today. "latest"/"most recent"/"최신"/"가장 최근" set no range (the caller knows
 what the newest report is).
+
+Longer than 400 lines on purpose: the date grammar of four languages (absolute, relative, ranges,
+weekdays) shares one resolver and one set of tests.
 """
 
 from __future__ import annotations

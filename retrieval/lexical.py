@@ -19,6 +19,9 @@ Cost model (measured on a 2-core machine with 10,000 real English ISW passages):
 Scoring is Okapi BM25 with k1=1.2, b=0.75 and the non-negative Lucene idf
 log(1 + (N - df + 0.5) / (df + 0.5)); each distinct query term counts once, so a list query
 (a place name in English and Korean, say) is an OR over the union of its terms.
+
+Longer than 400 lines on purpose: one index, its incremental updates and its .npz format belong
+together (the snapshot saves and grows it).
 """
 
 from __future__ import annotations

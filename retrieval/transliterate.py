@@ -21,6 +21,9 @@ corpus proper nouns (see `proper_nouns`) a Hangul word sounds like:
 Vocabularies are indexed once and cached (keyed on their contents; ~90 ms for 9,000 names).
 Measured per call: ~1.5 ms for 4,400 names, ~3.5 ms for 9,300, ~7 ms for 20,000.
 Needs rapidfuzz.
+
+Longer than 400 lines on purpose: the Hangul and Cyrillic romanisation tables and the matcher that
+uses them are read together when a name fails to match.
 """
 
 from __future__ import annotations

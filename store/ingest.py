@@ -1,4 +1,8 @@
-"""From files and folders to committed reports in the store, with a summary of what happened."""
+"""From files and folders to committed reports in the store, with a summary of what happened.
+
+Longer than 400 lines on purpose: the walk over files and datasets, the per-report commit and the
+summary that reports every file are one procedure; split, each part would need the others' state.
+"""
 
 from __future__ import annotations
 

@@ -11,6 +11,10 @@ was, and fail to read rows that are gone. So every commit also appends a line to
 stat with the one its client started from before each read, reopening the client when another
 process committed meanwhile (see `ReportStore.sync`). Writers hold the data folder's write lock
 (store.write_lock, see `ReportStore.writing`), one at a time.
+
+Longer than 400 lines on purpose: the commit protocol (chunks, manifest row, cleanup), the
+generation file and the client reopening are one contract with Chroma, and a reader must see all of
+it to trust it.
 """
 
 from __future__ import annotations

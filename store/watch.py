@@ -16,6 +16,9 @@ remembers its reports' files; `reportbot reindex` reads them again).
 
 Each source fails on its own: a server that is down, a page that is too large or of the wrong
 type is reported for that source, and the other sources go on.
+
+Longer than 400 lines on purpose: the three kinds of source, the conditional fetch and the state
+that makes a round safe to cut short are one protocol.
 """
 
 from __future__ import annotations

