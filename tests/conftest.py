@@ -3,14 +3,12 @@ session) and a small store built from a slice of the corpus."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
@@ -78,20 +76,6 @@ def qa(slice_store, embedder):
     from retrieval.tokenize import Tokenizer
 
     return ReportQA(slice_store, embedder, Gazetteer.load(), LanguageDetector(), Tokenizer())
-
-
-def load_kill_script() -> ModuleType:
-    """scripts/kill_ingest.py as a module (once per process): its helpers drive killed ingests."""
-    module = sys.modules.get("kill_ingest")
-    if module is None:
-        spec = importlib.util.spec_from_file_location(
-            "kill_ingest", REPO / "scripts" / "kill_ingest.py"
-        )
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["kill_ingest"] = module
-        spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture

@@ -32,9 +32,9 @@ from store.ingest import ingest
 from store.parsers import parse_file
 from store.records import report_chunks
 from store.vector_store import ReportStore, StoreBusyError, StoreMismatchError
-from tests.conftest import SEED, SLICE, load_kill_script
+from tests import kill_ingest
+from tests.conftest import SEED, SLICE
 
-kill_ingest = load_kill_script()
 Snapshot = kill_ingest.Snapshot
 
 pytestmark = pytest.mark.skipif(not SEED.exists(), reason="shared corpus not available")

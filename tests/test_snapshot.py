@@ -12,9 +12,8 @@ from retrieval.snapshot import IndexSnapshot, load_snapshot, snapshot_folder
 from retrieval.tokenize import Tokenizer
 from store.embedding import HashingEmbedder
 from store.ingest import ingest
-from tests.conftest import SEED, load_kill_script
-
-kill_ingest = load_kill_script()
+from tests import kill_ingest
+from tests.conftest import SEED
 
 pytestmark = pytest.mark.skipif(not SEED.exists(), reason="shared corpus not available")
 
