@@ -271,6 +271,9 @@ def run_bot(settings: Settings, qa: ReportQA, library: ReportLibrary | None = No
         )
     application = build_application(settings, qa, library)
     _check_connection(application, settings)
+    # A bot that stays up will meet a Korean question or report sooner or later: load the
+    # Korean analyser now, beside the first answers, rather than inside a reload or an answer.
+    threading.Thread(target=qa.tokenizer.warm_up, name="kiwi-warm-up", daemon=True).start()
     if settings.webhook_url:
         path = urlparse(settings.webhook_url).path.lstrip("/")
         log.info("Starting the webhook on %s:%s", settings.webhook_listen, settings.webhook_port)
