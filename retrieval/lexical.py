@@ -115,7 +115,9 @@ class LexicalIndex:
         n_docs = len(self._order)
         # Equal scores are ordered by id, not by when a passage was added: an index brought up
         # to date report by report (retrieval.snapshot) then ranks exactly as a fresh build.
-        self._rank = np.argsort(np.argsort(np.asarray(self._order, dtype=object), kind="stable"))
+        by_id = sorted(range(n_docs), key=self._order.__getitem__)
+        self._rank = np.empty(n_docs, dtype=np.int64)
+        self._rank[by_id] = np.arange(n_docs)
         if n_docs == 0:
             self._matrix = None
             self._norm = np.zeros(0, dtype=np.float32)
