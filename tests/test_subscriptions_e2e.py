@@ -31,7 +31,7 @@ from store.embedding import HashingEmbedder
 from store.ingest import ingest
 from store.parsers import parse_file
 from store.vector_store import ReportStore
-from tests.conftest import SEED
+from tests.conftest import CORPUS, SEED
 from tests.watch_helpers import LocalSite, corpus_html, drop_in, rss, title_of
 
 pytestmark = [
@@ -194,10 +194,30 @@ async def news_arrives(api: FakeBotApi, chat: int, count: int = 1) -> str:
     return news(api, chat)[count - 1]
 
 
-async def quiet_rounds() -> None:
-    """Time for several more watch rounds (0.3 s) and send ticks (1 s): a second message, if
-    anything would send one."""
-    await asyncio.sleep(2.5)
+# Dropped in last, to prove that nothing more is on its way (see then_a_later_report): newer
+# than every report the tests drop in, so it is news.
+SENTINEL = CORPUS / "markdown" / "2026-02-02_criticalthreats-crawl.md"
+SENTINEL_DAY = "2026-02-02"
+
+
+async def then_a_later_report(api: FakeBotApi, inbox: Path, chats: list[int]) -> None:
+    """Prove that no other message is still on its way to `chats`, without a sleep: one more
+    report is dropped in and its announcement reaches each of them. A chat's announcements go
+    out in the order they were queued, and this report is found by a later watch round than
+    everything before it, so a second message about an earlier report (a round announcing it
+    again, a retry of a sent one) would have reached the chat first."""
+    drop_in(inbox, SENTINEL)
+    for chat in chats:
+        await until(
+            lambda chat=chat: any(SENTINEL_DAY in m.split("\n")[0] for m in news(api, chat))
+        )
+
+
+def before_sentinel(api: FakeBotApi, chat: int) -> list[str]:
+    """The chat's announcements before the sentinel report's, which must be its last."""
+    got = news(api, chat)
+    assert got and SENTINEL_DAY in got[-1].split("\n")[0], got
+    return got[:-1]
 
 
 def takeaways(path: Path, lang: str = "en") -> list[str]:
@@ -226,11 +246,11 @@ async def test_new_file_reaches_each_subscriber_once_in_their_language(api, make
     assert all(t in korean for t in takeaways(SEED, "ko"))
     assert label("ko", "only_english") not in korean
 
-    await quiet_rounds()
-    assert len(news(api, en)) == 1 and len(news(api, ko)) == 1
-    assert bot.db("SELECT state, COUNT(*) FROM deliveries GROUP BY state") == [("sent", 2)]
-    # ... and /latest answers with it too: the bot reloaded its answers.
-    assert "2024-01-26" in await command(api, en, "/latest 1")
+    await then_a_later_report(api, inbox, [en, ko])
+    assert len(before_sentinel(api, en)) == 1 and len(before_sentinel(api, ko)) == 1
+    assert bot.db("SELECT state, COUNT(*) FROM deliveries GROUP BY state") == [("sent", 4)]
+    # ... and the bot answers from it too: it reloaded its answers.
+    assert takeaways(SEED, "en")[0][:60] in await command(api, en, "/date 2024-01-26")
 
 
 async def test_same_report_in_a_folder_and_a_feed_is_ingested_and_announced_once(
@@ -251,12 +271,12 @@ async def test_same_report_in_a_folder_and_a_feed_is_ingested_and_announced_once
         site.add("/feed.xml", rss(site, [(title_of(day), page)]), "application/rss+xml")
         drop_in(inbox, corpus_html("2022-06-01"))
         text = await news_arrives(api, reader)
-        await quiet_rounds()
+        await then_a_later_report(api, inbox, [reader])  # a later round has run
         assert len(site.hits(page, 200)) == 1  # fetched once, however many rounds ran
         feed_hits = [r.status for r in site.hits("/feed.xml")]
     assert text.startswith(label("en", "news", date="2022-06-01"))
     assert all(t in text for t in takeaways(corpus_html("2022-06-01")))
-    assert len(news(api, reader)) == 1
+    assert len(before_sentinel(api, reader)) == 1
     [entry] = [e for e in bot.qa.store.reports().values() if e.report_date == day]
     assert len(entry.sources) == 2  # the folder's file and the fetched page: one report
     assert 304 in feed_hits  # the unchanged feed was asked "changed since?", not re-read
@@ -274,10 +294,9 @@ async def test_topic_subscription_pushes_only_takeaways_that_mention_it(api, mak
 
     drop_in(inbox, corpus_html("2022-05-31"))  # no takeaway mentions Avdiivka
     await news_arrives(api, everything)
-    await quiet_rounds()
-    assert news(api, follower) == []
 
     drop_in(inbox, corpus_html("2022-06-01"))  # one of four takeaways does
+    # The follower's first announcement is this one: nothing came of the report before it.
     text = await news_arrives(api, follower)
     [mentioned] = [t for t in takeaways(corpus_html("2022-06-01")) if "Avdiivka" in t]
     others = [t for t in takeaways(corpus_html("2022-06-01")) if t != mentioned]
@@ -293,8 +312,9 @@ async def test_topic_subscription_pushes_only_takeaways_that_mention_it(api, mak
     assert await command(api, follower, "/unsubscribe", lang="ko") == label("ko", "not_subscribed")
     drop_in(inbox, corpus_html("2022-06-02"))  # mentions Avdiivka again
     await news_arrives(api, everything, count=3)
-    await quiet_rounds()
-    assert len(news(api, follower)) == 1
+    await command(api, follower, "/subscribe", lang="ko")  # everything from now: the witness
+    await then_a_later_report(api, inbox, [follower])
+    assert len(before_sentinel(api, follower)) == 1
 
 
 async def test_subscriber_who_blocked_the_bot_is_removed(api, make_bot, tmp_path):
@@ -317,7 +337,7 @@ async def test_subscriber_who_blocked_the_bot_is_removed(api, make_bot, tmp_path
 
     drop_in(inbox, corpus_html("2022-06-01"))
     await news_arrives(api, stays, count=2)
-    await quiet_rounds()
+    await then_a_later_report(api, inbox, [stays])  # the send queue has moved on twice since
     assert len(api.calls_of("sendMessage", refused, ok_only=False)) == 1  # never tried again
 
 
@@ -354,21 +374,22 @@ async def test_restart_loses_nothing_and_sends_nothing_twice(api, make_bot, tmp_
     second = await make_bot(watch=[str(inbox)])
     for chat in (en, ko):
         await news_arrives(api, chat, count=2)
-    await quiet_rounds()
+    await then_a_later_report(api, inbox, [en, ko])
     for chat, lang in ((en, "en"), (ko, "ko")):
-        after = news(api, chat)
+        after = before_sentinel(api, chat)
         # Report 2 (queued before the restart), then report 3; report 1 is not sent again.
         assert [m.split("\n")[0] for m in after] == [
             label(lang, "news", date="2022-06-01"),
             label(lang, "news", date="2022-06-02"),
         ]
-        first_at, second_at = (c.at for c in news_calls(api, chat))
+        first_at, second_at, _ = (c.at for c in news_calls(api, chat))
         assert second_at - first_at >= 0.85  # one message a second per chat
     states = second.db("SELECT report_date, state, COUNT(*) FROM deliveries GROUP BY 1, 2")
     assert states == [
         ("2022-05-31", "sent", 2),
         ("2022-06-01", "sent", 2),
         ("2022-06-02", "sent", 2),
+        (SENTINEL_DAY, "sent", 2),
     ]
     # Both chats are still subscribed, in their languages.
     assert second.db("SELECT chat_id, lang FROM subscriptions ORDER BY chat_id") == [
@@ -443,10 +464,13 @@ async def test_flood_limits_and_server_errors_back_off_and_deliver_once(api, mak
     api.fail_next("sendMessage", 2, status=502)
     drop_in(inbox, corpus_html("2022-05-31"))
     await news_arrives(api, reader)
-    await quiet_rounds()
-    assert len(news(api, reader)) == 1
+    await then_a_later_report(api, inbox, [reader])
+    assert len(before_sentinel(api, reader)) == 1
     assert api.injected[("sendMessage", "429")] == 4 and api.injected[("sendMessage", "502")] == 2
-    assert bot.db("SELECT state, attempts FROM deliveries") == [("sent", 3)]
+    assert bot.db("SELECT state, attempts FROM deliveries ORDER BY report_date") == [
+        ("sent", 3),
+        ("sent", 1),
+    ]
 
 
 async def test_subscribe_commands_refuse_overlong_topics_and_list_what_is_followed(api, make_bot):
