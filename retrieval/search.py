@@ -142,27 +142,27 @@ def date_filter(catalog: Catalog, rng: DateRange | None) -> DateFilter | None:
     if rng is None:
         return None
     chunks = catalog.chunks
+    low, high = date_to_int(rng.start), date_to_int(rng.end)
 
     def allowed(cid: str) -> bool:
-        chunk = chunks.get(cid)
-        return chunk is not None and rng.start <= chunk.report_date <= rng.end
+        day = chunks.day(cid)
+        return day is not None and low <= day <= high
 
-    return DateFilter((date_to_int(rng.start), date_to_int(rng.end)), allowed)
+    return DateFilter((low, high), allowed)
 
 
 def _units(catalog: Catalog, hits: list[Hit]) -> list[Candidate]:
     """Turn chunk hits into answer units: a passage counts for its report's closest takeaway."""
     chunks = catalog.chunks
     relevant = [
-        h
+        (h, chunks[h.chunk_id])  # made once: a row becomes a Chunk on each look-up
         for h in hits
         if h.chunk_id in chunks and (h.lexical or (h.dense or 0.0) >= MIN_DENSE_ONLY)
     ]
-    passages = [chunks[h.chunk_id] for h in relevant if chunks[h.chunk_id].kind == "passage"]
+    passages = [chunk for _, chunk in relevant if chunk.kind == "passage"]
     closest = _closest_takeaways(catalog, passages)
     units: dict[tuple[str, str], Candidate] = {}
-    for hit in relevant:
-        chunk = chunks[hit.chunk_id]
+    for hit, chunk in relevant:
         view = catalog.takeaway_of(chunk) or closest.get(chunk.id)
         key = (chunk.report_id, f"t{view.position}" if view else f"p{chunk.position}")
         score = hit.score * (PASSAGE_EVIDENCE if chunk.kind == "passage" and view else 1.0)

@@ -30,38 +30,36 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date
 from pathlib import Path
 
 import numpy as np
 import orjson
 
 from retrieval import lexical as lexical_module
+from retrieval import rows as rows_module
 from retrieval import tokenize as tokenize_module
 from retrieval import transliterate as transliterate_module
 from retrieval.catalog import Catalog
 from retrieval.lexical import PartitionedLexicalIndex
-from retrieval.mentions import MentionIndex
+from retrieval.rows import ChunkRows
 from retrieval.tokenize import Tokenizer
 from retrieval.transliterate import NameIndex, proper_nouns
 from retrieval.vectors import VectorIndex
 from store import records as records_module
-from store.records import Chunk, ReportEntry, date_to_int
+from store.records import ReportEntry, date_to_int
 from store.translation import TranslationRow
 from store.vector_store import Generation, ReportStore
 
 log = logging.getLogger(__name__)
 
 FOLDER = "read-index"
-FORMAT = 1
+FORMAT = 2
 # A sync that keeps meeting a writer mid-report gives up after this many rounds (it then serves
 # what it has: whole reports only, one round behind).
 _ROUNDS = 20
 # Older snapshot folders are deleted only when this old, so a process still reading one is not
 # pulled from under (a read takes well under a second).
 _KEEP_OLD_SECONDS = 60.0
-# The fields of a chunk row in state.json, in order.
-_ROW = ("report_id", "version", "kind", "lang", "position", "text", "title", "source", "heading")
 
 
 def derivation_key() -> str:
@@ -69,7 +67,8 @@ def derivation_key() -> str:
     index layout, chunk rows): a snapshot made by other code is rebuilt, so nobody has to
     remember to bump a version."""
     digest = hashlib.sha256(str(FORMAT).encode())
-    for module in (tokenize_module, transliterate_module, lexical_module, records_module):
+    modules = (tokenize_module, transliterate_module, lexical_module, records_module, rows_module)
+    for module in modules:
         digest.update(Path(str(module.__file__)).read_bytes())
     digest.update(str(Tokenizer.version).encode())
     digest.update(importlib.metadata.version("kiwipiepy").encode())
@@ -83,7 +82,7 @@ class IndexSnapshot:
 
     tokenizer: Tokenizer
     versions: dict[str, str] = field(default_factory=dict)  # report id -> version held
-    chunks: dict[str, Chunk] = field(default_factory=dict)
+    chunks: ChunkRows = field(default_factory=ChunkRows.empty)
     vectors: VectorIndex = field(default_factory=VectorIndex.empty)
     lexical: PartitionedLexicalIndex | None = None
     nouns: dict[str, list[str]] = field(default_factory=dict)  # report id -> proper nouns
@@ -138,9 +137,8 @@ class IndexSnapshot:
         fresh = {rid: e for rid, e in manifest.items() if self.versions.get(rid) != e.version}
         raw: dict[str, np.ndarray] = {}
         rows = store.chunks_of(fresh, raw) if fresh else []
-        gone = {cid for cid, c in self.chunks.items() if c.report_id in stale}
-        chunks = {cid: c for cid, c in self.chunks.items() if cid not in gone}
-        chunks.update((c.id, c) for c in rows)
+        gone = set(self.chunks.ids_of(stale))
+        chunks = self.chunks.without(stale).plus(rows)
         lexical = self.lexical.copy() if self.lexical is not None else None
         assert lexical is not None
         lexical.remove(gone)
@@ -169,15 +167,11 @@ class IndexSnapshot:
     # ---- what the read path serves ----------------------------------------------------------
 
     def catalog(self) -> Catalog:
-        return Catalog.assemble(self.reports, self.chunks.values(), self.vectors, self.translations)
+        return Catalog.assemble(self.reports, self.chunks, self.vectors, self.translations)
 
     @functools.cached_property
     def names(self) -> NameIndex:
         return NameIndex(sorted({n for names in self.nouns.values() for n in names}))
-
-    @staticmethod
-    def mentions(catalog: Catalog) -> MentionIndex:
-        return MentionIndex(catalog)
 
     # ---- on disk -------------------------------------------------------------------------
 
@@ -193,10 +187,6 @@ class IndexSnapshot:
             "derivation": derivation_key(),
             "embedding_model": embedding_model,
             "versions": self.versions,
-            "chunks": [
-                [getattr(c, f) for f in _ROW] + [c.report_date.isoformat()]
-                for c in self.chunks.values()
-            ],
             "vector_ids": self.vectors.ids,
             "vector_langs": self.vectors.langs,
             "nouns": self.nouns,
@@ -210,6 +200,7 @@ class IndexSnapshot:
         np.save(target / "vector_dates.npy", self.vectors.dates)
         assert self.lexical is not None
         self.lexical.save(target / "lexical")
+        self.chunks.save(target / "rows")
         pointer = folder / f"current.{name}.tmp"
         pointer.write_text(name, "utf-8")
         os.replace(pointer, folder / "current")
@@ -232,11 +223,7 @@ class IndexSnapshot:
             if state.get("embedding_model") != embedding_model:
                 log.info("read index in %s holds another model's vectors: rebuilding", folder)
                 return cls(tokenizer)
-            chunks: dict[str, Chunk] = {}
-            for row in state["chunks"]:
-                fields = dict(zip(_ROW, row[:-1], strict=True))
-                chunk = Chunk.model_construct(report_date=date.fromisoformat(row[-1]), **fields)
-                chunks[chunk.id] = chunk
+            chunks = ChunkRows.load(target / "rows")
             # Read whole, not memory-mapped: every dense search scans all rows, and at 205,000
             # chunks the first scan of a mapped file took 1.3 s of page faults (the language
             # centroids at load), against well under that to read the 300 MB at once.

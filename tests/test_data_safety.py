@@ -92,6 +92,8 @@ def test_killed_ingests_never_show_half_a_report_and_recover(tmp_path):
 # Three of the session store's files (tests/conftest.py SLICE): small, and the store they are
 # compared with is built once per session anyway.
 CLI_FILES = [SLICE[0], SLICE[4], SLICE[6]]
+# What an ingest that meets another one's write lock says (store/write_lock.py).
+WAITING = "waiting for another ingest to finish"
 
 
 @pytest.mark.slow
@@ -402,7 +404,17 @@ def test_concurrent_ingests_of_overlapping_folders_equal_one_clean_ingest(
     ]
     for thread in runs:
         thread.start()
-    time.sleep(2.0)  # both are up and blocked on the lock
+    if writers == "processes":
+        # Released only once both children say they wait: on a loaded machine a child can
+        # take longer than any fixed sleep to start, and would then never meet the lock.
+        logs = [tmp_path / f"{name}.log" for name in ("first", "second")]
+        deadline = time.monotonic() + 240
+        while not all(log.exists() and WAITING in log.read_text() for log in logs):
+            assert time.monotonic() < deadline, "the ingests never reported waiting"
+            assert all(thread.is_alive() for thread in runs), errors
+            time.sleep(0.2)
+    else:
+        time.sleep(2.0)  # both threads are up and blocked on the lock
     assert all(thread.is_alive() for thread in runs), errors
     release.set()
     holder.join(30)
@@ -413,7 +425,7 @@ def test_concurrent_ingests_of_overlapping_folders_equal_one_clean_ingest(
     if writers == "processes":
         for name in ("first", "second"):
             log = (tmp_path / f"{name}.log").read_text()
-            assert "waiting for another ingest to finish" in log, log[-2000:]
+            assert WAITING in log, log[-2000:]
 
     clean = tmp_path / "clean"
     _fill(clean, corpus.files)
