@@ -106,7 +106,8 @@ class IndexSnapshot:
         generation = store.generation()  # before reading: a commit meanwhile moves it again
         if generation is not None and generation == self.generation and store.embedded:
             return self, False
-        manifest = store.reports()
+        changed = self._changes(store)
+        manifest = changed[0] if changed is not None else store.reports()
         out = self
         for _ in range(_ROUNDS):
             wanted = {rid: e.version for rid, e in manifest.items()}
@@ -125,8 +126,42 @@ class IndexSnapshot:
         # The manifest and translations can change without a new version (another source
         # file of the same report, a link, a translation run): always taken as read now.
         reports = {rid: e for rid, e in manifest.items() if out.versions.get(rid) == e.version}
-        translations = list(store.translations().values())
+        if changed is not None and not changed[1]:
+            translations = self.translations
+        else:
+            translations = list(store.translations().values())
         return replace(out, reports=reports, translations=translations, generation=generation), True
+
+    def _changes(self, store: ReportStore) -> tuple[dict[str, ReportEntry], bool] | None:
+        """The manifest as this snapshot read it plus the rows the generation file says were
+        committed since, and whether translations changed; None when the file cannot tell
+        (then everything is read). At 205,000 chunks the whole manifest (7,750 rows) took
+        0.8 s to read; the rows of a report or two take milliseconds."""
+        # A Chroma server has writers the data folder's file never hears of; a sync that gave
+        # up part way holds reports the manifest it kept does not.
+        if not store.embedded or self.reports.keys() != self.versions.keys():
+            return None
+        lines = store.changes_since(self.generation)
+        if lines is None:
+            return None
+        touched: set[str] = set()
+        translations = False
+        for line in lines:
+            what, _, rest = line.partition(" ")
+            if what == "commit" and rest:
+                touched.add(rest.split(" ", 1)[0])
+            elif what == "translations":
+                translations = True
+            elif what != "cleanup":  # cleanup drops old versions' rows: no manifest change
+                return None
+        manifest = dict(self.reports)
+        found = store.entries(touched)
+        for rid in touched:
+            if rid in found:
+                manifest[rid] = found[rid]
+            else:
+                manifest.pop(rid, None)
+        return manifest, translations
 
     def _apply(self, store: ReportStore, manifest: dict[str, ReportEntry]) -> IndexSnapshot:
         stale = {

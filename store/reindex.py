@@ -18,7 +18,7 @@ from pydantic import BaseModel
 
 from store.embedding import Embedder
 from store.ingest import IngestSummary, ingest, source_file
-from store.vector_store import ReportStore, open_client, remembered_sources
+from store.vector_store import ReportStore, open_client, record_change, remembered_sources
 from store.write_lock import write_lock
 
 # The file list of a reindex in progress, in the data folder.
@@ -53,6 +53,9 @@ def reindex(
         for name in (collection, f"{collection}_reports"):
             if name in {c.name for c in client.list_collections()}:
                 client.delete_collection(name)
+        # Readers that follow the generation file report by report must start again: the
+        # reports whose files are gone leave with no line of their own.
+        record_change(data_dir, f"reindex {collection}")
         store = ReportStore(client, collection, embedding_model)
         present = [p for p in paths if p.exists()]
         summary = ingest(present, store, load_embedder()) if present else IngestSummary()

@@ -29,7 +29,7 @@ import sqlite3
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import ParamSpec, TypeVar
@@ -196,6 +196,33 @@ def read_generation(data_dir: Path | None) -> Generation:
     except FileNotFoundError:
         return None
     return info.st_ino, info.st_size, info.st_mtime_ns
+
+
+def read_changes(data_dir: Path | None, since: Generation) -> list[str] | None:
+    """The changes recorded after the generation `since`, oldest first, each as written ("commit
+    RID VERSION", "cleanup RID", ...); None when they cannot be told apart from the file (no
+    generation, or the file was replaced or shortened since: start again from the store)."""
+    if data_dir is None or since is None:
+        return None
+    try:
+        with open(data_dir / GENERATION_FILE, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            # A replaced file can get the old inode number back, but not a longer past.
+            if info.st_ino != since[0] or info.st_size < since[1]:
+                return None
+            handle.seek(since[1])
+            tail = handle.read()
+    except OSError:
+        return None
+    # A line being appended right now is left for the next read (its generation comes later).
+    lines = tail.decode("utf-8", "replace").split("\n")[:-1]
+    out: list[str] = []
+    for line in lines:
+        parts = line.split(" ", 2)  # time, pid, what
+        if len(parts) != 3:
+            return None
+        out.append(parts[2])
+    return out
 
 
 def record_change(data_dir: Path, what: str) -> bool:
@@ -486,6 +513,22 @@ class ReportStore:
             rid: ReportEntry.from_metadata(rid, meta)
             for rid, meta in zip(rows["ids"], rows["metadatas"] or [], strict=True)
         }
+
+    @_uses_client
+    def entries(self, report_ids: Iterable[str]) -> dict[str, ReportEntry]:
+        """The manifest rows of these reports (those that have one)."""
+        wanted = sorted(set(report_ids))
+        if not wanted:
+            return {}
+        rows = self.manifest.get(ids=wanted, include=["metadatas"])
+        return {
+            rid: ReportEntry.from_metadata(rid, meta)
+            for rid, meta in zip(rows["ids"], rows["metadatas"] or [], strict=True)
+        }
+
+    def changes_since(self, generation: Generation) -> list[str] | None:
+        """What was committed after `generation`, as recorded (see read_changes)."""
+        return read_changes(self.data_dir, generation)
 
     @_uses_client
     def save_entry(self, entry: ReportEntry) -> None:

@@ -12,6 +12,7 @@ from retrieval.snapshot import IndexSnapshot, load_snapshot, snapshot_folder
 from retrieval.tokenize import Tokenizer
 from store.embedding import HashingEmbedder
 from store.ingest import ingest
+from store.vector_store import GENERATION_FILE, record_change
 from tests import kill_ingest
 from tests.conftest import SEED
 
@@ -76,7 +77,10 @@ def test_a_start_reads_the_saved_snapshot_and_catches_up_report_by_report(tmp_pa
     # Another process adds reports: only those are read, and the result is a clean build's.
     with kill_ingest.opened(data_dir) as store:
         ingest(rest, store, HashingEmbedder(), progress=False)
+    # The generation file names the reports committed since: their manifest rows are read,
+    # not the whole manifest.
     with kill_ingest.opened(data_dir) as store:
+        store.reports = _must_not_read  # type: ignore[method-assign]
         read = []
         chunks_of = store.chunks_of
         store.chunks_of = lambda reports, vectors=None: (  # type: ignore[method-assign]
@@ -85,6 +89,35 @@ def test_a_start_reads_the_saved_snapshot_and_catches_up_report_by_report(tmp_pa
         caught_up = load_snapshot(store, tokenizer)
     assert sorted(read) == sorted(set(caught_up.versions) - set(saved.versions))
     _assert_same(caught_up, _clean(data_dir, tokenizer))
+
+
+def test_a_change_the_generation_file_cannot_tell_means_reading_the_whole_manifest(
+    tmp_path, tokenizer
+):
+    corpus = kill_ingest.Corpus.prepare(tmp_path / "files")
+    corpus.write(0)
+    data_dir = tmp_path / "data"
+    with kill_ingest.opened(data_dir) as store:
+        ingest(corpus.files[:2], store, HashingEmbedder(), progress=False)
+        saved = load_snapshot(store, tokenizer)
+        ingest(corpus.files[2:3], store, HashingEmbedder(), progress=False)
+        # An unknown line (a reindex, a restore, a newer version's change) after the commit.
+        record_change(data_dir, "reindex reports")
+        whole = []
+        reports = store.reports
+        store.reports = lambda: whole.append(1) or reports()  # type: ignore[method-assign]
+        caught_up, changed = saved.sync(store)
+    assert changed and whole
+    _assert_same(caught_up, _clean(data_dir, tokenizer))
+    # The file replaced (as a restore or the size cap does): read whole as well.
+    with kill_ingest.opened(data_dir) as store:
+        again = caught_up.sync(store)[0]
+        before = len(whole)
+        (data_dir / GENERATION_FILE).unlink()
+        record_change(data_dir, f"commit {next(iter(saved.versions))} x")
+        store.reports = lambda: whole.append(1) or reports()  # type: ignore[method-assign]
+        again.sync(store)
+    assert len(whole) > before
 
 
 def _must_not_read() -> None:
