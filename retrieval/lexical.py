@@ -8,13 +8,27 @@ Here the index stores raw term counts per document (the only thing that depends 
 tokenizer) and scores lazily: a query reads only its own terms' columns of a scipy CSC
 matrix (documents x vocabulary) and applies BM25 with the current statistics.
 
-Cost model (measured on a 2-core machine with 10,000 real English ISW passages):
-* `build`/`add`: tokenising dominates (~6,000 English passages/s; Korean goes through Kiwi at
-  roughly 200-400 passages of 300 characters/s); counting terms is O(tokens).
-* `add`/`remove` only update per-document term-count arrays and mark the matrix stale; the
-  next `search` rebuilds the CSC matrix from those arrays, O(total postings), with no
-  re-tokenising (~15 ms for 10,000 passages).
-* `search`: tokenise the query, then O(postings of the query terms): ~0.1-0.5 ms.
+The counts are kept as CSR arrays (a row per passage: `ptr`, `terms`, `counts`), the layout of
+the saved file, and never as a Python object per passage: at 200,000 passages, a dict of
+per-passage arrays took 0.7 s to load and 1.3-2.6 s to turn into the matrix, most of it
+allocating and walking those objects. Every mutation makes new arrays, so `copy` shares them.
+
+Cost model (2-core machine shared with other work, load average 5.2-5.5; 200,000 synthetic
+passages of ~100 corpus words, `benchmarks/bench_lexical.py`, ratios against the per-passage
+dict layout in the same run):
+* `build`/`add`: tokenising dominates (~6,000 English passages/s on an idle machine, 1,700/s
+  under that load; Korean goes through Kiwi at roughly 200-400 passages of 300 characters/s).
+* `load`: one JSON of ids and vocabulary plus the arrays as saved: 0.17 s (0.26x). Rows are
+  saved in id order, so the tie-break by id needs no sort of 200,000 strings (~0.15 s).
+* First `search` after a load, add or remove: the CSC matrix is rebuilt from the arrays
+  (`tocsc`, O(postings) in C, no re-tokenising): 0.33-0.37 s (0.23-0.41x).
+* `add`/`remove` of 50 passages: 60-70 ms, O(postings) array copies (a concatenation; a keep
+  mask expanded to postings) plus a binary search per id in the id order. The old dict update
+  took 0.1-25 ms, but the rebuild that follows either is what a snapshot update waits for.
+* `save`: vocabulary compaction and rows put in id order: 0.8-1.0 s (0.5-0.6x), mostly the
+  JSON and the file write.
+* `search`: tokenise the query, then O(postings of the query terms): ~0.1-0.5 ms at 10,000
+  real passages, ~3 ms at 200,000 synthetic ones (as before: the matrix is the same).
 
 Scoring is Okapi BM25 with k1=1.2, b=0.75 and the non-negative Lucene idf
 log(1 + (N - df + 0.5) / (df + 0.5)); each distinct query term counts once, so a list query
@@ -26,7 +40,10 @@ together (the snapshot saves and grows it).
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import json
+import operator
 import os
 import threading
 from collections import Counter
@@ -39,6 +56,9 @@ import scipy.sparse as sp
 from retrieval.tokenize import Tokenizer
 
 _FORMAT = 1
+# Ids are looked up by binary search when they are at most this share of the index, by a scan
+# of all ids otherwise (k log n Python steps against n).
+_FEW_IDS = 1 / 64
 
 
 class LexicalIndex:
@@ -51,8 +71,17 @@ class LexicalIndex:
         self._tokenizer = tokenizer
         self._lock = threading.RLock()
         self._vocab: dict[str, int] = {}
-        # id -> (term ids, counts); ties between equal scores go by id (see _refresh).
-        self._docs: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        # Passages as CSR rows: row r is `_ids[r]`, its term ids `_terms[_ptr[r]:_ptr[r + 1]]`
+        # and their counts in `_counts`. Never written in place (copies share them).
+        self._ids: list[str] = []
+        self._ptr = np.zeros(1, dtype=np.int64)
+        self._terms = np.zeros(0, dtype=np.int32)
+        self._counts = np.zeros(0, dtype=np.int32)
+        # The rows in id order, kept up to date through add/remove (None: sort the ids when
+        # needed): ties between equal scores go by id (see _refresh), and finding an id's row
+        # is a binary search in it (no id -> row dict of every passage to build).
+        self._by_id: np.ndarray | None = None
+        self._own_vocab = True  # False: shared with a copy, copied before adding to it
         self._stale = True
         self._order: list[str] = []
         self._rank = np.zeros(0, dtype=np.int64)
@@ -66,71 +95,149 @@ class LexicalIndex:
         _check_lengths(ids, texts)
         token_lists = self._tokenizer.tokens_batch(list(texts))
         with self._lock:
-            self._vocab = {}
-            self._docs = {}
+            self._vocab, self._own_vocab = {}, True
+            self._set_rows([], np.zeros(1, dtype=np.int64), self._terms[:0], self._counts[:0])
+            self._by_id = np.zeros(0, dtype=np.int64)
             self._put(ids, token_lists)
 
     def add(self, ids: Sequence[str], texts: Sequence[str]) -> None:
-        """Add passages (an existing id is replaced). Tokenises only the new texts; the next
-        search rebuilds the sparse matrix from stored counts (O(all postings), ~15 ms per
-        10,000 passages)."""
+        """Add passages (an existing id is replaced). Tokenises only the new texts and appends
+        their rows; the next search rebuilds the sparse matrix from the arrays (O(all
+        postings))."""
         _check_lengths(ids, texts)
         token_lists = self._tokenizer.tokens_batch(list(texts))
         with self._lock:
             self._put(ids, token_lists)
 
     def copy(self) -> LexicalIndex:
-        """An index with the same passages that changes independently of this one (the
-        arrays are shared: they are never written in place)."""
+        """An index with the same passages that changes independently of this one: arrays,
+        matrix and id list are shared (never written in place), the vocabulary is copied by
+        whichever side first adds to it."""
         other = LexicalIndex(self._tokenizer)
         with self._lock:
-            other._vocab = dict(self._vocab)
-            other._docs = dict(self._docs)
+            for name in ("_vocab", "_ids", "_ptr", "_terms", "_counts", "_by_id"):
+                setattr(other, name, getattr(self, name))
+            for name in ("_stale", "_order", "_rank", "_matrix", "_norm"):
+                setattr(other, name, getattr(self, name))
+            self._own_vocab = other._own_vocab = False
         return other
 
     def remove(self, ids: Iterable[str]) -> None:
         """Forget these ids (unknown ids are ignored)."""
         with self._lock:
-            for doc_id in ids:
-                if self._docs.pop(doc_id, None) is not None:
-                    self._stale = True
+            rows = self._find(list(ids))
+            if rows:
+                self._drop(np.asarray(rows, dtype=np.int64))
 
     def _put(self, ids: Sequence[str], token_lists: list[list[str]]) -> None:
+        if not self._own_vocab:
+            self._vocab, self._own_vocab = dict(self._vocab), True
         vocab = self._vocab
-        for doc_id, tokens in zip(ids, token_lists, strict=True):
-            counts = Counter(tokens)
-            term_ids = np.fromiter(
-                (vocab.setdefault(t, len(vocab)) for t in counts), dtype=np.int32, count=len(counts)
+        terms: list[int] = []
+        counts: list[int] = []
+        sizes: list[int] = []
+        for tokens in token_lists:
+            tally = Counter(tokens)
+            terms += [vocab.setdefault(t, len(vocab)) for t in tally]
+            counts += tally.values()
+            sizes.append(len(tally))
+        new_ids = list(ids)
+        new_ptr = np.zeros(len(new_ids) + 1, dtype=np.int64)
+        np.cumsum(sizes, out=new_ptr[1:])
+        new_terms = np.asarray(terms, dtype=np.int32)
+        new_counts = np.asarray(counts, dtype=np.int32)
+        last = dict(zip(new_ids, range(len(new_ids)), strict=True))
+        if len(last) < len(new_ids):  # an id given twice: its last text wins
+            keep = np.fromiter((last[d] == i for i, d in enumerate(new_ids)), dtype=bool)
+            new_ids, new_ptr, new_terms, new_counts = _kept(
+                keep, new_ids, new_ptr, new_terms, new_counts
             )
-            tfs = np.fromiter(counts.values(), dtype=np.int32, count=len(counts))
-            self._docs.pop(doc_id, None)  # re-adding moves the id to the end, like a new doc
-            self._docs[doc_id] = (term_ids, tfs)
+        replaced = self._find(new_ids)
+        if replaced:  # re-adding moves the id to the end, like a new passage
+            self._drop(np.asarray(replaced, dtype=np.int64))
+        first = len(self._ids)
+        self._set_rows(
+            self._ids + new_ids,
+            np.concatenate([self._ptr, self._ptr[-1] + new_ptr[1:]]),
+            np.concatenate([self._terms, new_terms]),
+            np.concatenate([self._counts, new_counts]),
+        )
+        if self._by_id is not None and new_ids:
+            ids_now = self._ids
+            new_rows = sorted(range(first, first + len(new_ids)), key=ids_now.__getitem__)
+            if first == 0:
+                self._by_id = np.asarray(new_rows, dtype=np.int64)
+            else:  # merge into the id order: O(k log n) probes and one O(n) insert
+                by_id = self._by_id
+                key = ids_now.__getitem__
+                at = [bisect.bisect_left(by_id, ids_now[r], key=key) for r in new_rows]
+                self._by_id = np.insert(by_id, at, new_rows)
+
+    def _drop(self, rows: np.ndarray) -> None:
+        """Remove these rows: a keep-mask over rows, expanded to their postings."""
+        keep = np.ones(len(self._ids), dtype=bool)
+        keep[rows] = False
+        ids, ptr, terms, counts = _kept(keep, self._ids, self._ptr, self._terms, self._counts)
+        if self._by_id is not None:
+            new_row = np.cumsum(keep, dtype=np.int64) - 1
+            self._by_id = new_row[self._by_id[keep[self._by_id]]]
+        self._set_rows(ids, ptr, terms, counts)
+
+    def _set_rows(
+        self, ids: list[str], ptr: np.ndarray, terms: np.ndarray, counts: np.ndarray
+    ) -> None:
+        self._ids, self._ptr, self._terms, self._counts = ids, ptr, terms, counts
         self._stale = True
 
+    def _find(self, doc_ids: Sequence[str]) -> list[int]:
+        """The rows of those of `doc_ids` that are held. A binary search in the id order for a
+        few ids (a snapshot update: one report's passages), a scan for many: a dict of every
+        id took 0.1 s to build at 200,000 passages, more than the rest of a remove."""
+        ids = self._ids
+        if not doc_ids or not ids:
+            return []
+        if len(doc_ids) > len(ids) * _FEW_IDS:
+            wanted = set(doc_ids)
+            return [row for row, doc_id in enumerate(ids) if doc_id in wanted]
+        by_id = self._sorted_rows()
+        key = ids.__getitem__
+        rows = []
+        for doc_id in doc_ids:
+            at = bisect.bisect_left(by_id, doc_id, key=key)
+            if at < len(by_id) and ids[by_id[at]] == doc_id:
+                rows.append(int(by_id[at]))
+        return rows
+
+    def _sorted_rows(self) -> np.ndarray:
+        """The rows in id order. Normally maintained by add/remove and the saved file (rows in
+        id order); a sort of the ids otherwise (a file from older code)."""
+        if self._by_id is None or len(self._by_id) != len(self._ids):
+            ids = self._ids
+            self._by_id = np.fromiter(
+                sorted(range(len(ids)), key=ids.__getitem__), dtype=np.int64, count=len(ids)
+            )
+        return self._by_id
+
     def _refresh(self) -> None:
-        """Rebuild the CSC matrix and per-document length norms from the stored counts."""
+        """Rebuild the CSC matrix and per-document length norms from the CSR arrays."""
         if not self._stale:
             return
-        self._order = list(self._docs)
+        self._order = self._ids
         n_docs = len(self._order)
         # Equal scores are ordered by id, not by when a passage was added: an index brought up
         # to date report by report (retrieval.snapshot) then ranks exactly as a fresh build.
-        by_id = sorted(range(n_docs), key=self._order.__getitem__)
         self._rank = np.empty(n_docs, dtype=np.int64)
-        self._rank[by_id] = np.arange(n_docs)
+        self._rank[self._sorted_rows()] = np.arange(n_docs)
         if n_docs == 0:
             self._matrix = None
             self._norm = np.zeros(0, dtype=np.float32)
         else:
-            pairs = list(self._docs.values())
-            sizes = np.fromiter((len(t) for t, _ in pairs), dtype=np.int64, count=n_docs)
-            cols = np.concatenate([t for t, _ in pairs])
-            data = np.concatenate([c for _, c in pairs]).astype(np.float32)
-            rows = np.repeat(np.arange(n_docs, dtype=np.int32), sizes)
-            self._matrix = sp.csc_matrix(
-                (data, (rows, cols)), shape=(n_docs, max(len(self._vocab), 1)), dtype=np.float32
-            )
-            lengths = np.bincount(rows, weights=data, minlength=n_docs)
+            data = self._counts.astype(np.float32)
+            shape = (n_docs, max(len(self._vocab), 1))
+            self._matrix = sp.csr_matrix((data, self._terms, self._ptr), shape=shape).tocsc()
+            summed = np.zeros(len(data) + 1, dtype=np.int64)
+            np.cumsum(self._counts, out=summed[1:])
+            lengths = (summed[self._ptr[1:]] - summed[self._ptr[:-1]]).astype(np.float64)
             avg = float(lengths.mean()) or 1.0
             self._norm = (self.k1 * (1.0 - self.b + self.b * lengths / avg)).astype(np.float32)
         self._stale = False
@@ -255,34 +362,40 @@ class LexicalIndex:
         return sp.csc_matrix((data, rows, sub.indptr), shape=sub.shape)
 
     def __len__(self) -> int:
-        return len(self._docs)
+        return len(self._ids)
 
     def __contains__(self, doc_id: object) -> bool:
-        return doc_id in self._docs
+        if not isinstance(doc_id, str):
+            return False
+        with self._lock:
+            return bool(self._find([doc_id]))
 
     # --------------------------------------------------------------- persistence
 
     def save(self, path: Path) -> None:
-        """Write ids, vocabulary and term counts to one .npz file (no pickles), atomically."""
+        """Write ids, vocabulary and term counts to one .npz file (no pickles), atomically. Rows
+        are written in id order, so `load` needs no sort for the tie-break by id."""
         path = Path(path)
         with self._lock:
-            ids = list(self._docs)
-            pairs = list(self._docs.values())
+            by_id = self._sorted_rows()
+            ids, ptr, terms, counts = self._ids, self._ptr, self._terms, self._counts
+            sizes = np.diff(ptr)
+            if not np.array_equal(by_id, np.arange(len(ids))):
+                ids = list(operator.itemgetter(*by_id.tolist())(ids)) if len(ids) > 1 else ids
+                sizes = sizes[by_id]
+                ptr = np.zeros(len(ids) + 1, dtype=np.int64)
+                np.cumsum(sizes, out=ptr[1:])
+                # Posting k of the output is posting (start of its row in the input) + offset.
+                take = np.repeat(self._ptr[:-1][by_id] - ptr[:-1], sizes)
+                take += np.arange(len(take), dtype=np.int64)
+                terms, counts = terms[take], counts[take]
+            # Compact: terms of removed documents are dropped from the saved vocabulary (its
+            # keys are in term-id order: ids are handed out in insertion order, never freed).
             used = np.zeros(len(self._vocab), dtype=bool)
-            for term_ids, _ in pairs:
-                used[term_ids] = True
-            # Compact: terms of removed documents are dropped from the saved vocabulary.
+            used[terms] = True
             remap = np.cumsum(used, dtype=np.int64) - 1
-            vocab = [t for t, i in self._vocab.items() if used[i]]
-            sizes = np.fromiter((len(t) for t, _ in pairs), dtype=np.int64, count=len(pairs))
-            ptr = np.zeros(len(pairs) + 1, dtype=np.int64)
-            np.cumsum(sizes, out=ptr[1:])
-            terms = (
-                remap[np.concatenate([t for t, _ in pairs])].astype(np.int32)
-                if pairs
-                else np.zeros(0, dtype=np.int32)
-            )
-            counts = np.concatenate([c for _, c in pairs]) if pairs else np.zeros(0, dtype=np.int32)
+            vocab = list(itertools.compress(self._vocab, used.tolist()))
+            terms = remap[terms].astype(np.int32)
         meta = {
             "format": _FORMAT,
             "tokenizer_version": self._tokenizer.version,
@@ -298,8 +411,9 @@ class LexicalIndex:
 
     @classmethod
     def load(cls, path: Path, tokenizer: Tokenizer) -> LexicalIndex:
-        """Read a file written by `save`. Raises ValueError if it was made by another format or
-        tokenizer version (the caller should rebuild from the passages)."""
+        """Read a file written by `save`: its arrays become the index as they are. Raises
+        ValueError if it was made by another format or tokenizer version, or is inconsistent
+        (the caller should rebuild from the passages)."""
         with np.load(Path(path), allow_pickle=False) as npz:
             meta = json.loads(npz["meta"].tobytes().decode("utf-8"))
             ptr, terms, counts = npz["ptr"], npz["terms"], npz["counts"]
@@ -310,16 +424,36 @@ class LexicalIndex:
                 f"{path}: made by tokenizer version {meta.get('tokenizer_version')}, "
                 f"this is {tokenizer.version}; rebuild the index"
             )
-        index = cls(tokenizer)
-        index._vocab = {term: i for i, term in enumerate(meta["vocab"])}
+        ids: list[str] = meta["ids"]
+        vocab: list[str] = meta["vocab"]
+        ptr = ptr.astype(np.int64, copy=False)
         terms = terms.astype(np.int32, copy=False)
         counts = counts.astype(np.int32, copy=False)
-        index._docs = {
-            doc_id: (terms[ptr[i] : ptr[i + 1]], counts[ptr[i] : ptr[i + 1]])
-            for i, doc_id in enumerate(meta["ids"])
-        }
-        index._stale = True
+        if not (
+            ptr.shape == (len(ids) + 1,)
+            and ptr[0] == 0
+            and ptr[-1] == len(terms) == len(counts)
+            and bool(np.all(ptr[1:] >= ptr[:-1]))
+            and (len(terms) == 0 or (int(terms.min()) >= 0 and int(terms.max()) < len(vocab)))
+        ):
+            raise ValueError(f"{path}: lexical index arrays do not fit together; rebuild it")
+        index = cls(tokenizer)
+        index._vocab = dict(zip(vocab, range(len(vocab)), strict=True))
+        index._set_rows(ids, ptr, terms, counts)
+        if all(map(operator.lt, ids, itertools.islice(ids, 1, None))):
+            index._by_id = np.arange(len(ids), dtype=np.int64)  # else sorted when needed
         return index
+
+
+def _kept(
+    keep: np.ndarray, ids: list[str], ptr: np.ndarray, terms: np.ndarray, counts: np.ndarray
+) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    """The rows where `keep` is True, as new CSR arrays."""
+    sizes = np.diff(ptr)
+    postings = np.repeat(keep, sizes)
+    new_ptr = np.zeros(int(keep.sum()) + 1, dtype=np.int64)
+    np.cumsum(sizes[keep], out=new_ptr[1:])
+    return list(itertools.compress(ids, keep.tolist())), new_ptr, terms[postings], counts[postings]
 
 
 def _by_language(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+
+import numpy as np
 import pytest
 
 from retrieval.lexical import LexicalIndex
@@ -316,6 +319,89 @@ def test_load_rejects_other_tokenizer_version(tokenizer, index, tmp_path, monkey
     monkeypatch.setattr(Tokenizer, "version", Tokenizer.version + 1)
     with pytest.raises(ValueError, match="rebuild"):
         LexicalIndex.load(tmp_path / "lex.npz", tokenizer)
+
+
+@pytest.mark.parametrize("few_ids", [1 / 64, 1.0], ids=["scan", "binary-search"])
+def test_ties_go_by_id_through_adds_removes_copies_and_saves(
+    tokenizer, tmp_path, monkeypatch, few_ids
+):
+    """The id order behind the tie-break is kept up to date by add/remove (and saved as the
+    row order), not re-sorted: every step must still rank equal scores by id. Ids are found
+    by a scan or a binary search in that order, depending on how many are looked up."""
+    import random
+
+    from retrieval import lexical
+
+    monkeypatch.setattr(lexical, "_FEW_IDS", few_ids)
+    rng = random.Random(7)
+    text = "Russian forces attacked near Bakhmut."
+
+    def check(idx: LexicalIndex, want: set[str]) -> None:
+        assert len(idx) == len(want)
+        assert _ids(idx.search("Bakhmut", 1000)) == sorted(want)
+        assert _ids(idx.search("Bakhmut", 3)) == sorted(want)[:3]
+        assert all(doc in idx for doc in want)
+
+    ids = [f"r{rng.randrange(10**6):06d}:{i}" for i in range(40)]
+    idx = LexicalIndex(tokenizer)
+    idx.build(ids[:20], [text] * 20)
+    held = set(ids[:20])
+    check(idx, held)
+    for step in range(12):
+        if step % 4 == 3:
+            idx.save(tmp_path / "lex.npz")
+            idx = LexicalIndex.load(tmp_path / "lex.npz", tokenizer)
+        elif step % 4 == 1:
+            before = idx
+            idx = idx.copy()
+            check(before, held)
+        gone = rng.sample(sorted(held), 3)
+        idx.remove([*gone, "no-such-id"])
+        held -= set(gone)
+        check(idx, held)
+        new = rng.sample(ids, 5)  # some held already: replaced, moved to the end
+        idx.add(new, [text] * 5)
+        held |= set(new)
+        check(idx, held)
+
+
+def test_an_id_given_twice_in_one_add_keeps_its_last_text(tokenizer):
+    idx = LexicalIndex(tokenizer)
+    idx.add(["a", "b", "a"], ["Bakhmut.", "Kherson.", "Avdiivka."])
+    assert len(idx) == 2
+    assert idx.search("Bakhmut", 5) == []
+    assert _ids(idx.search("Avdiivka", 5)) == ["a"]
+
+
+def test_load_reads_rows_in_any_order_and_rejects_damaged_arrays(tokenizer, index, tmp_path):
+    """Older code saved rows in insertion order; a file whose arrays disagree is refused (the
+    snapshot then rebuilds) rather than failing at the first search."""
+
+    path = tmp_path / "lex.npz"
+    index.save(path)
+    with np.load(path) as npz:
+        arrays = {key: npz[key] for key in npz.files}
+    meta = json.loads(arrays["meta"].tobytes())
+    ptr = arrays["ptr"]
+    rows = [
+        (arrays["terms"][ptr[r] : ptr[r + 1]], arrays["counts"][ptr[r] : ptr[r + 1]])
+        for r in range(len(ptr) - 1)
+    ]
+    meta["ids"] = meta["ids"][::-1]
+    rows = rows[::-1]
+    shuffled = {
+        "meta": np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
+        "ptr": np.concatenate([[0], np.cumsum([len(t) for t, _ in rows])]).astype(np.int64),
+        "terms": np.concatenate([t for t, _ in rows]),
+        "counts": np.concatenate([c for _, c in rows]),
+    }
+    np.savez(path, **shuffled)
+    loaded = LexicalIndex.load(path, tokenizer)
+    assert _all_results(loaded) == _all_results(index)
+
+    np.savez(path, **{**shuffled, "ptr": shuffled["ptr"][:-1]})
+    with pytest.raises(ValueError, match="rebuild"):
+        LexicalIndex.load(path, tokenizer)
 
 
 def test_partitioned_index_counts_term_rarity_within_each_language(tokenizer):

@@ -30,8 +30,13 @@ def _postings(snapshot: IndexSnapshot) -> dict[str, list[tuple[str, int]]]:
     assert snapshot.lexical is not None
     for part in snapshot.lexical._parts.values():
         terms = {i: t for t, i in part._vocab.items()}
-        for doc_id, (ids, counts) in part._docs.items():
-            out[doc_id] = sorted((terms[int(i)], int(c)) for i, c in zip(ids, counts, strict=True))
+        for row, doc_id in enumerate(part._ids):
+            lo, hi = int(part._ptr[row]), int(part._ptr[row + 1])
+            assert doc_id not in out
+            out[doc_id] = sorted(
+                (terms[int(i)], int(c))
+                for i, c in zip(part._terms[lo:hi], part._counts[lo:hi], strict=True)
+            )
     return out
 
 
