@@ -47,8 +47,8 @@ class Settings(BaseSettings):
         "float32",
         description="Precision of the model that embeds passages (ingest, uploads, watched "
         "reports); questions always use float32. int8: a per-channel int8 copy of the ONNX "
-        "model, made once beside it; ~1.5x faster ingest (benchmarks/README.md, 'Ingest "
-        "paths'). Needs embedding_backend onnx.",
+        "model, made once beside it; ~1.3x faster passage embedding, cosine >= 0.99 to "
+        "float32 (benchmarks/README.md, 'Ingest paths'). Needs embedding_backend onnx.",
     )
     samples: Annotated[list[Path], NoDecode] = Field(default_factory=lambda: list(DEFAULT_SAMPLES))
     # First-run sample: the seed plus this many newest reports, so a newcomer answers in minutes.
