@@ -23,7 +23,7 @@ Also: cosine of each path's passage vectors to float32 (min/mean), the mean chan
 query-passage scores (what a store mixing float32 and int8 passages would see), and one query's
 latency on the float32 and int8 models.
 
-    python benchmarks/bench_ingest_paths.py                      # speed, ~10 min on 2 cores
+    python benchmarks/bench_ingest_paths.py                      # speed, ~30 min on 2 cores
     python benchmarks/bench_ingest_paths.py --passages 100 --rounds 1   # a quick look
     python benchmarks/bench_ingest_paths.py --skip-speed \\
         --eval float32=/tmp/rb/full-f32 --eval int8=/tmp/rb/full-int8
