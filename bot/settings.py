@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # The shipped sample reports live beside the checkout (../shared), as in CI.
@@ -43,6 +43,13 @@ class Settings(BaseSettings):
     )
     # Threads per embedding call (0 = ONNX Runtime's default, one per core).
     embedding_threads: int = Field(0, ge=0, le=256)
+    ingest_embedding: Literal["float32", "int8"] = Field(
+        "float32",
+        description="Precision of the model that embeds passages (ingest, uploads, watched "
+        "reports); questions always use float32. int8: a per-channel int8 copy of the ONNX "
+        "model, made once beside it; ~1.3x faster passage embedding, cosine >= 0.99 to "
+        "float32 (benchmarks/README.md, 'Ingest paths'). Needs embedding_backend onnx.",
+    )
     samples: Annotated[list[Path], NoDecode] = Field(default_factory=lambda: list(DEFAULT_SAMPLES))
     # First-run sample: the seed plus this many newest reports, so a newcomer answers in minutes.
     sample_newest: int = Field(8, ge=1)
@@ -130,6 +137,18 @@ class Settings(BaseSettings):
         if value.exists() and not value.is_dir():
             raise ValueError(
                 f"{value} is a file, not a folder: point it at a folder (it is made if missing)"
+            )
+        return value
+
+    @field_validator("ingest_embedding")
+    @classmethod
+    def _int8_needs_onnx(cls, value: str, info: ValidationInfo) -> str:
+        # embedding_backend is declared above, so it is validated first and in info.data.
+        backend = info.data.get("embedding_backend", "onnx")
+        if value == "int8" and backend != "onnx":
+            raise ValueError(
+                f"int8 needs REPORTBOT_EMBEDDING_BACKEND=onnx (not {backend}): the int8 model "
+                "is a copy of the ONNX export"
             )
         return value
 

@@ -85,7 +85,10 @@ def load_embedder(settings: Settings) -> Embedder:
         from store.embedding.onnx import OnnxEmbedder
 
         return OnnxEmbedder(
-            settings.embedding_model, settings.model_cache, settings.embedding_threads
+            settings.embedding_model,
+            settings.model_cache,
+            settings.embedding_threads,
+            passage_precision=settings.ingest_embedding,
         )
     return SentenceTransformerEmbedder(settings.embedding_model, settings.model_cache)
 

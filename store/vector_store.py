@@ -453,6 +453,14 @@ class ReportStore:
                 f"the store was written by schema version {found.get('schema_version')}, this "
                 f"reportbot uses {SCHEMA_VERSION}: rebuild it with `reportbot reindex`"
             )
+        # Only the model is recorded, not the precision that embedded the passages
+        # (REPORTBOT_INGEST_EMBEDDING): int8 passage vectors stay in the float32 model's space
+        # (cosine >= 0.99 to float32; questions are float32 either way) and moved
+        # query-passage scores by 0.003 on average (+0.0016 net), which moved `reportbot eval`
+        # by at most 2 questions a set (see benchmarks/README.md, "Ingest paths"). A store
+        # mixing the two (a bulk import in int8, the bot's uploads in float32) is the intended
+        # use; refusing it would force a reindex for a difference of that size. Whoever wants
+        # one precision throughout reindexes with the setting they want.
         if found.get("embedding_model") != self.embedding_model:
             raise StoreMismatchError(
                 f"the store was embedded with model {found.get('embedding_model')!r}, not "
