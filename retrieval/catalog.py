@@ -120,8 +120,11 @@ class Catalog:
             return [by_pos[p] for p in sorted(by_pos)]
 
         def passages_of(report_id: str) -> list[Chunk]:
-            found = [rows.chunk_at(i) for i in rows.rows_of(report_id)]
-            return sorted((c for c in found if c.kind == "passage"), key=lambda c: c.position)
+            # Only the passages become Chunk objects (the kind is read from its column).
+            found = [
+                rows.chunk_at(i) for i in rows.rows_of(report_id) if rows.kind_at(i) == "passage"
+            ]
+            return sorted(found, key=lambda c: c.position)
 
         return cls(
             reports,
