@@ -88,7 +88,7 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         except StoreBusyError as err:
             raise UserError(str(err)) from err
         return report_summary(summary, verbose=args.list, as_json=args.json)
-    if args.command == "run" and not store.reports():
+    if args.command == "run" and not store.report_count():
         print("First run: loading the sample reports (the rest: `reportbot ingest PATH`)…")
         report_summary(ingest_sample(settings, library))
     if args.command == "eval":

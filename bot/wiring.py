@@ -49,7 +49,9 @@ def open_store(settings: Settings) -> ReportStore:
         store = ReportStore.open(
             settings.data_dir, settings.collection, settings.embedding_model, settings.chroma_url
         )
-        store.reports()  # the first read: the one a damaged or locked store blocks in
+        # The first read: the one a damaged or locked store blocks in. A count, not the
+        # manifest rows, which a start from a saved read index does not need.
+        store.report_count()
         return store
     finally:
         done.set()

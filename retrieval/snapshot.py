@@ -34,13 +34,16 @@ from pathlib import Path
 
 import numpy as np
 import orjson
+from pydantic import TypeAdapter
 
 from retrieval import lexical as lexical_module
+from retrieval import nouns as nouns_module
 from retrieval import rows as rows_module
 from retrieval import tokenize as tokenize_module
 from retrieval import transliterate as transliterate_module
 from retrieval.catalog import Catalog
 from retrieval.lexical import PartitionedLexicalIndex
+from retrieval.nouns import ReportNouns
 from retrieval.rows import ChunkRows
 from retrieval.tokenize import Tokenizer
 from retrieval.transliterate import NameIndex, proper_nouns
@@ -53,7 +56,9 @@ from store.vector_store import Generation, ReportStore
 log = logging.getLogger(__name__)
 
 FOLDER = "read-index"
-FORMAT = 2
+_REPORTS = "reports.json"
+_REPORT_LIST = TypeAdapter(list[ReportEntry])
+FORMAT = 3
 # A sync that keeps meeting a writer mid-report gives up after this many rounds (it then serves
 # what it has: whole reports only, one round behind).
 _ROUNDS = 20
@@ -67,7 +72,14 @@ def derivation_key() -> str:
     index layout, chunk rows): a snapshot made by other code is rebuilt, so nobody has to
     remember to bump a version."""
     digest = hashlib.sha256(str(FORMAT).encode())
-    modules = (tokenize_module, transliterate_module, lexical_module, records_module, rows_module)
+    modules = (
+        tokenize_module,
+        transliterate_module,
+        lexical_module,
+        records_module,
+        rows_module,
+        nouns_module,
+    )
     for module in modules:
         digest.update(Path(str(module.__file__)).read_bytes())
     digest.update(str(Tokenizer.version).encode())
@@ -85,7 +97,7 @@ class IndexSnapshot:
     chunks: ChunkRows = field(default_factory=ChunkRows.empty)
     vectors: VectorIndex = field(default_factory=VectorIndex.empty)
     lexical: PartitionedLexicalIndex | None = None
-    nouns: dict[str, list[str]] = field(default_factory=dict)  # report id -> proper nouns
+    nouns: ReportNouns = field(default_factory=ReportNouns.empty)  # report id -> proper nouns
     # The manifest and the translations as last read, and the store generation (the generation
     # file's stat) read just before: when the store is still at it, nothing needs reading.
     reports: dict[str, ReportEntry] = field(default_factory=dict)
@@ -186,13 +198,11 @@ class IndexSnapshot:
             np.asarray([date_to_int(c.report_date) for c in with_vector], dtype=np.int32),
             [c.lang for c in with_vector],
         )
-        nouns = {rid: names for rid, names in self.nouns.items() if rid not in stale}
-        for rid in fresh:
-            found: set[str] = set()
-            for chunk in rows:
-                if chunk.report_id == rid and chunk.lang == "en":
-                    found |= proper_nouns(chunk.text)
-            nouns[rid] = sorted(found)
+        found: dict[str, set[str]] = {rid: set() for rid in fresh}
+        for chunk in rows:
+            if chunk.report_id in found and chunk.lang == "en":
+                found[chunk.report_id] |= proper_nouns(chunk.text)
+        nouns = self.nouns.updated(stale, {rid: sorted(names) for rid, names in found.items()})
         versions = {rid: v for rid, v in self.versions.items() if rid not in stale}
         # What was read, not what was asked for: a report replaced mid-read comes back with no
         # rows, and the next round (its version moved) reads it again.
@@ -206,7 +216,7 @@ class IndexSnapshot:
 
     @functools.cached_property
     def names(self) -> NameIndex:
-        return NameIndex(sorted({n for names in self.nouns.values() for n in names}))
+        return NameIndex(self.nouns.distinct())
 
     # ---- on disk -------------------------------------------------------------------------
 
@@ -224,13 +234,13 @@ class IndexSnapshot:
             "versions": self.versions,
             "vector_ids": self.vectors.ids,
             "vector_langs": self.vectors.langs,
-            "nouns": self.nouns,
-            "reports": [e.model_dump(mode="json") for e in self.reports.values()],
             "translations": [t.model_dump(mode="json") for t in self.translations],
             "generation": list(self.generation) if self.generation is not None else None,
             "hangul_terms": self.tokenizer.remembered(),
         }
         (target / "state.json").write_bytes(orjson.dumps(state))
+        (target / _REPORTS).write_bytes(_REPORT_LIST.dump_json(list(self.reports.values())))
+        self.nouns.save(target)
         np.save(target / "vectors.npy", np.ascontiguousarray(self.vectors.matrix))
         np.save(target / "vector_dates.npy", self.vectors.dates)
         assert self.lexical is not None
@@ -267,7 +277,9 @@ class IndexSnapshot:
             vectors = VectorIndex(state["vector_ids"], matrix, dates, state["vector_langs"])
             lexical = PartitionedLexicalIndex.load(target / "lexical", tokenizer)
             tokenizer.remember(state["hangul_terms"])
-            reports = [ReportEntry.model_validate(e) for e in state["reports"]]
+            # One JSON validation in pydantic-core: 0.04 s for 7,750 reports against 0.10 s
+            # for a model_validate each.
+            reports = _REPORT_LIST.validate_json((target / _REPORTS).read_bytes())
             generation = state["generation"]
             return cls(
                 tokenizer,
@@ -275,7 +287,7 @@ class IndexSnapshot:
                 chunks,
                 vectors,
                 lexical,
-                state["nouns"],
+                ReportNouns.load(target),
                 {e.report_id: e for e in reports},
                 [TranslationRow.model_validate(t) for t in state["translations"]],
                 tuple(generation) if generation is not None else None,
