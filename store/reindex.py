@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from store.embedding import Embedder
 from store.ingest import IngestSummary, ingest, source_file
+from store.recent_versions import RecentVersions
 from store.vector_store import ReportStore, open_client, record_change, remembered_sources
 from store.write_lock import write_lock
 
@@ -56,6 +57,7 @@ def reindex(
         # Readers that follow the generation file report by report must start again: the
         # reports whose files are gone leave with no line of their own.
         record_change(data_dir, f"reindex {collection}")
+        RecentVersions.of(data_dir, collection, embedding_model).forget()
         store = ReportStore(client, collection, embedding_model)
         present = [p for p in paths if p.exists()]
         summary = ingest(present, store, load_embedder()) if present else IngestSummary()

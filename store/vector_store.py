@@ -43,6 +43,7 @@ from chromadb.api.types import GetResult
 from chromadb.errors import InternalError, NotFoundError
 
 from store.models import StoreStats
+from store.recent_versions import RecentVersions
 from store.records import Chunk, ReportEntry
 from store.server_lease import DEFAULT_TTL, ServerLease
 from store.translation import TranslationMismatchError, TranslationRow
@@ -351,6 +352,12 @@ class ReportStore:
         self.lease_ttl = DEFAULT_TTL
         self._gate = _Gate()
         self._seen = read_generation(self.data_dir)  # before anything is read
+        # Only for a store on this machine's disk: a Chroma server has writers elsewhere.
+        self.recent = (
+            RecentVersions.of(self.data_dir, collection, embedding_model)
+            if self._embedded and self.data_dir is not None
+            else None
+        )
         self.chunks = self._open(collection)
         self.manifest = self._open(f"{collection}_reports")
 
@@ -573,7 +580,17 @@ class ReportStore:
                 documents=[c.text for c in part],
                 metadatas=[c.metadata() for c in part],
             )
+        if self.recent is not None and chunks:
+            # As Chroma returns them, not as given: it normalises the vectors it keeps (the
+            # last bits differ), and a reader must get what a read of the store would give.
+            kept = self.chunks.get(ids=[c.id for c in chunks], include=["embeddings"])
+            by_id = dict(zip(kept["ids"], kept["embeddings"], strict=True))
+            self.recent.write(
+                entry, chunks, np.asarray([by_id[c.id] for c in chunks], dtype=np.float32)
+            )
         self.save_entry(entry)
+        if self.recent is not None:
+            self.recent.prune()
         self.chunks.delete(
             where={"$and": [{"report_id": entry.report_id}, {"version": {"$ne": entry.version}}]}
         )
@@ -717,8 +734,20 @@ class ReportStore:
         self, reports: dict[str, ReportEntry], vectors: dict[str, np.ndarray] | None = None
     ) -> list[Chunk]:
         """The chunks of exactly these reports' versions (a reader catching up with a few
-        reports; it checks the manifest again itself, as committed_chunks does)."""
-        return self._chunks_of(reports, vectors)
+        reports; it checks the manifest again itself, as committed_chunks does), from the
+        copies of recent versions where there are some (see store.recent_versions)."""
+        out: list[Chunk] = []
+        rest: dict[str, ReportEntry] = {}
+        for rid, entry in reports.items():
+            copy = self.recent.read(entry) if self.recent is not None else None
+            if copy is None:
+                rest[rid] = entry
+                continue
+            chunks, matrix = copy
+            out += chunks
+            if vectors is not None:
+                vectors.update(zip([c.id for c in chunks], matrix, strict=True))
+        return out + self._chunks_of(rest, vectors) if rest else out
 
     def _chunks_of(
         self, reports: dict[str, ReportEntry], vectors: dict[str, np.ndarray] | None = None
