@@ -148,13 +148,26 @@ def _snapshot_of(rows: ChunkRows) -> tuple:
     )
 
 
-@pytest.mark.parametrize(("compact_min", "dict_after"), [(4096, 10_000), (3, 10_000), (4096, 50)])
+# The thresholds made small so that every path runs: compacting, loaded rows switching from
+# binary search to a dict, changed rows copying the older index into their own.
+@pytest.mark.parametrize(
+    ("compact_min", "dict_after", "copy_after"),
+    [
+        (4096, 10_000, 10_000),
+        (3, 10_000, 10_000),
+        (4096, 50, 10_000),
+        (4096, 10_000, 5),
+        (3, 50, 5),
+        (4096, 50, 40),
+    ],
+)
 @pytest.mark.parametrize("seed", range(4))
 def test_long_sequences_of_without_and_plus_match_rows_made_at_once(
-    tmp_path, monkeypatch, seed, compact_min, dict_after
+    tmp_path, monkeypatch, seed, compact_min, dict_after, copy_after
 ):
-    monkeypatch.setattr(rows_module, "_COMPACT_MIN", compact_min)  # 3: compacts often
-    monkeypatch.setattr(rows_module, "_DICT_AFTER", dict_after)  # 50: loaded rows switch soon
+    monkeypatch.setattr(rows_module, "_COMPACT_MIN", compact_min)
+    monkeypatch.setattr(rows_module, "_DICT_AFTER", dict_after)
+    monkeypatch.setattr(rows_module, "_COPY_AFTER", copy_after)
     rng = random.Random(seed)
     model = {c.id: c for c in (_random_chunk(rng) for _ in range(30))}
     rows = ChunkRows.from_chunks(model.values())
@@ -186,7 +199,8 @@ def test_long_sequences_of_without_and_plus_match_rows_made_at_once(
             model.update({c.id: c for c in new})
         if step % 5 == 0:
             history.append((rows, _snapshot_of(rows)))
-        _same(rows, list(model.values()))
+        if step % 3 == 2:  # rows in between are changed again before any look-up
+            _same(rows, list(model.values()))
     # Every earlier rows object is as it was: changes never touch the rows they start from.
     for old, snapshot in history:
         assert _snapshot_of(old) == snapshot
