@@ -7,27 +7,35 @@ report's title, source and version repeat over all its chunks), position and dat
 the texts as UTF-8 bytes in one file that is memory-mapped, not read. A `Chunk` is made only
 when one row is asked for (a search hit, one report's takeaways).
 
-Ids. Saved, they are a sorted fixed-width bytes array and the row of each, both memory-mapped:
-a look-up is a binary search in C (~2.5 µs), so a start makes no Python object per row (at
-205,654 rows `load` is ~6 ms, against ~25 ms of parsing a JSON list of ids, and the first
-look-up ~0.1 ms against the ~55 ms of building an id -> row dict). A process that looks up many
-ids (a date filter asks every scored row) builds that dict once its searches would have paid
-for it (`_DICT_AFTER`), ~90 ms at 205k; ids made in memory (`from_chunks`) use a dict at once.
+Cost model, at 205,654 rows (benchmarks/bench_rows.py; 2 shared cores, so ratios matter more):
 
-Immutable once made: `without` and `plus` return new rows (the old ones may be serving a
-question meanwhile). The new rows share the old ones' physical rows: removed rows are marked
-dead in a copied alive mask (205 KB), new rows are appended to copies of the numeric columns
-(~0.1 ms each at 205k), and the ids the base structure above does not hold are kept in a small
-dict copied per change. A `without(report).plus(26 chunks)` at 205k is ~1-2 ms, nearly all of it
-those C-speed copies; no Python loop runs over all rows. When dead or appended rows grow past a
-share of the base (`_compact_due`), the rows are compacted once: O(rows) in C plus a lazily
-rebuilt id dict. Public row numbers (`rows_of`, `chunk_at`, `ids`) never show the dead rows: row
-i is the i-th row in iteration order, mapped to its physical row by one `flatnonzero` per
-instance (~0.2 ms, only once rows have died).
+* Ids on disk are a sorted fixed-width bytes array and the row of each, both memory-mapped.
+  `load` makes no Python object per row: ~13 ms (main's, parsing every id from JSON: ~42 ms).
+  A look-up is then a binary search in C, ~2.5 µs; the first one after load ~0.1 ms, against
+  the ~47 ms of main's id -> row dict. After `_DICT_AFTER` searches on one lineage the dict is
+  made after all (decoding the ids ~30 ms, hashing them ~40 ms) and look-ups cost what a dict
+  costs. Rows made in memory (`from_chunks`, compaction) make that dict at their first look-up.
+* `without` and `plus` return new rows and leave these as they were (they may be serving a
+  question meanwhile), sharing their physical rows: dead rows are marked in a copied alive mask
+  (one byte per row), new rows are appended to copies of the numeric columns (C-speed, ~0.04
+  ms each), a string column is copied only when a new value appears (7,750 report ids: ~0.1
+  ms), and the ids appended since the base are kept in a small dict. The new rows' look-ups go
+  through the older rows' id dict, skipping dead rows (~0.3 µs more each), and copy it into
+  their own (~4 ms) only after `_COPY_AFTER` look-ups. A reload of one report,
+  `without({report}).plus(26 chunks)` + first look-ups + `rows_of`, is ~4 ms (main: ~118 ms,
+  a Python loop over every id and a new dict). No Python loop runs over all rows.
+* Public row numbers (`rows_of`, `chunk_at`, `ids`) never show dead rows: row i is the i-th row
+  in iteration order, mapped to its physical row by one `flatnonzero` per rows (~0.2 ms, only
+  once some died). `rows_of` sorts the report codes once per rows (~1-3 ms, in C).
+* Dead and appended rows grow with each change; past `_COMPACT_MIN` or a share of the rows
+  (~1,000 one-report reloads at 205k) the rows are compacted: ~7 ms in C, then ~40 ms to make
+  the id dict again at the next look-up.
+* `save` writes only the live rows (~0.2 s, half of main's): one texts file written by runs,
+  each string column's values still in use, the ids sorted (~40 ms of it).
 
-On disk (`save` writes only live rows, `load` checks `_FORMAT` and rejects other layouts):
-columns.json (format, row count, distinct string values), arrays.npz (codes, positions, days,
-text ends), ids.npy + id_rows.npy (sorted ids and their rows), texts.bin.
+On disk: columns.json (format, row count, distinct string values), arrays.npz (codes, positions,
+days, text ends), ids.npy + id_rows.npy (the sorted ids and their rows), texts.bin. `load`
+refuses another `_FORMAT` with ValueError (main's layout, ids in columns.json, has no format).
 """
 
 from __future__ import annotations
@@ -47,10 +55,12 @@ from store.records import Chunk, date_to_int
 # The string fields of a chunk, stored as codes into their distinct values.
 _STRINGS = ("report_id", "version", "kind", "lang", "title", "source", "heading")
 _TEXTS = "texts.bin"
-_FORMAT = 3  # of the saved folder; 2 (no "format" key, ids in columns.json) is refused
+# Of the saved folder. The layout before it (every id in columns.json) had no "format" key.
+_FORMAT = 3
 # Binary searches before an id dict pays for itself: at 205k one search is ~2.5 µs and the dict
-# ~90 ms (decoding the ids, then hashing them), so after ~36k searches; earlier, so that a
-# question with a wide date filter does not pay for many searches first.
+# ~70 ms (decoding the ids, then hashing them), so after ~28k searches; earlier, so that a
+# question with a wide date filter (it asks the date of every scored row) pays little first,
+# late enough that a cold start's first questions (a few hundred look-ups each) make no dict.
 _DICT_AFTER = 10_000
 # Look-ups through an older index (each ~0.3 µs slower than a dict's) before rows made by
 # `without`/`plus` copy it into their own (~4 ms at 205k): a reload that few questions see
