@@ -25,19 +25,28 @@ the base (at least `_COMPACT_MIN_ROWS`), merge tail and base into a new base (`_
 O(all postings) in numpy: 0.1-0.2 s at 200,000 passages).
 
 Cost model (2-core machine shared with other work; 200,000 synthetic passages of ~100 corpus
-words, `benchmarks/bench_lexical.py`, ratios against main's version in the same run, which
-rebuilt a scipy CSC matrix from row-major arrays on the first search after each load or change):
+words, `benchmarks/bench_lexical.py`, ratios against main's version in the same run, which kept
+row-major arrays and rebuilt a scipy CSC matrix from them, O(all postings), on the first search
+after every load, add or remove):
 * `build`: tokenising dominates (~6,000 English passages/s on an idle machine, 1,700/s
-  under load; Korean goes through Kiwi at roughly 200-400 passages of 300 characters/s).
-* `load`: maps the file and decodes the ids and the vocabulary: ~10 ms (0.06x).
-* First `search` after a load: the length norms of all passages (O(passages), ~1 ms) and the
-  query: ~5 ms against 0.33-0.37 s (~0.015x).
-* A snapshot update (copy, remove 26 ids, add 26 passages): tokenising the new passages, a
-  binary search per id in the sorted ids, the tail rebuilt, the dead mask copied: ~12 ms, and
-  the next search ~5 ms; main took 70-140 ms and then 0.35 s for the matrix (~0.04x).
-* `save`: compaction (if anything changed) plus the file write, ~0.3 s.
-* `search`: tokenise the query, then O(postings of the query terms): ~0.1-0.5 ms at 10,000
-  real passages, ~3 ms at 200,000 synthetic ones.
+  under load; Korean goes through Kiwi at roughly 200-400 passages of 300 characters/s); the
+  arrays are then made in ~1.2 s (every passage as a tail, compacted).
+* `load`: maps the file, decodes ids and vocabulary, checks that the arrays fit (one pass over
+  the posting rows, ~3 ms): 7-11 ms (0.07x). The file is 2/3 of main's (one byte per count).
+* First `search` after a load: the passages' length norms (O(passages), ~1 ms) and the
+  vocabulary as a list (O(terms)), then the query: 8-13 ms (0.03-0.04x; main 0.2-0.4 s). On
+  the real 205,654-chunk index, load + first `search_concepts` of a cold process: 30-40 ms
+  against 0.3-0.6 s.
+* A snapshot update (copy, remove 26 ids, add 26 passages): tokenising the 26 passages (most
+  of it), a binary search per id, the tail rebuilt, the dead mask copied: ~10 ms, and the next
+  search ~3 ms: 12-14 ms against 0.28-0.44 s (0.03-0.05x). A change's own work grows with the
+  tail (2.2 ms at 26 tail rows, 3.7 ms at 3,100, 7.8 ms at 10,400); the change in ~120 that
+  compacts costs 0.1-0.2 s more.
+* `save`: compaction if the index changed since (0.1-0.2 s) and the write: 0.1 s for a
+  compacted index (0.19x).
+* `search`: tokenise the query, then O(postings of the query terms), dead rows filtered out of
+  them: as main (1.0x over 200 searches, ~2 ms each; 0.8x for `search_concepts`, which no
+  longer goes through scipy); ~0.1-0.5 ms at 10,000 real passages.
 
 Scoring is Okapi BM25 with k1=1.2, b=0.75 and the non-negative Lucene idf
 log(1 + (N - df + 0.5) / (df + 0.5)); each distinct query term counts once, so a list query
@@ -434,34 +443,47 @@ class _State:
         tail = self.tail.without(tail_rows) if tail_rows else self.tail
         return _State(self.base, tail, dead, dead_total)
 
-    def postings(self, terms: Iterable[str]) -> list[tuple[str, np.ndarray, np.ndarray]]:
-        """(term, live rows, counts as float64) of each of `terms` that any passage has, in
-        the order given."""
+    def postings(
+        self, terms: Iterable[str]
+    ) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+        """Of `terms`, those a live passage has (in the order given), each one's df, and all
+        their live postings one term after the other: rows (int64) and counts (float64),
+        each concatenated once."""
         base, tail, dead = self.base, self.tail, self.dead
         n_base = base.n_rows
-        out = []
+        found: list[str] = []
+        df: list[int] = []
+        rows: list[np.ndarray] = []
+        counts: list[np.ndarray] = []
         for term in terms:
-            parts_rows: list[np.ndarray] = []
-            parts_tf: list[np.ndarray] = []
+            n = 0
             col = base.col(term)
             if col >= 0:
                 lo, hi = base.col_ptr[col], base.col_ptr[col + 1]
-                rows, tf = base.col_rows[lo:hi], base.col_counts[lo:hi]
+                term_rows, term_counts = base.col_rows[lo:hi], base.col_counts[lo:hi]
                 if dead is not None:
-                    live = ~dead[rows]
-                    rows, tf = rows[live], tf[live]
-                parts_rows.append(rows)
-                parts_tf.append(tf)
+                    live = ~dead[term_rows]
+                    term_rows, term_counts = term_rows[live], term_counts[live]
+                rows.append(term_rows)
+                counts.append(term_counts)
+                n += len(term_rows)
             j = tail.term_of.get(term)
             if j is not None:
                 lo, hi = tail.col_ptr[j], tail.col_ptr[j + 1]
-                parts_rows.append(tail.col_rows[lo:hi].astype(np.int64) + n_base)
-                parts_tf.append(tail.col_counts[lo:hi])
-            if parts_rows:
-                rows = np.concatenate(parts_rows).astype(np.int64, copy=False)
-                if len(rows):
-                    out.append((term, rows, np.concatenate(parts_tf).astype(np.float64)))
-        return out
+                rows.append(tail.col_rows[lo:hi] + np.int64(n_base))
+                counts.append(tail.col_counts[lo:hi])
+                n += hi - lo
+            if n:
+                found.append(term)
+                df.append(n)
+        if not found:
+            return [], np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0)
+        return (
+            found,
+            np.asarray(df, dtype=np.int64),
+            np.concatenate(rows, dtype=np.int64, casting="safe"),
+            np.concatenate(counts, dtype=np.float64, casting="safe"),
+        )
 
 
 def _compact(state: _State) -> _State:
@@ -622,11 +644,9 @@ class LexicalIndex:
         state = self._state
         if not terms or not state.n_docs:
             return []
-        weighted = self._weighted(state, sorted(set(terms)))
-        if not weighted:
+        _, _, rows, weights = self._weighted(state, sorted(set(terms)))
+        if not len(rows):
             return []
-        rows = np.concatenate([rows for rows, _ in weighted.values()])
-        weights = np.concatenate([w for _, w in weighted.values()])
         scores = np.bincount(rows, weights=weights, minlength=state.n_rows)
         return self._top(state, scores, limit, allowed)
 
@@ -661,9 +681,14 @@ class LexicalIndex:
         if not state.n_docs:
             return []
         covered = {t for forms in forms_terms for terms in forms for t in terms}
-        weighted = self._weighted(state, sorted({*free, *covered}))
-        if not weighted:
+        found, df, all_rows, all_weights = self._weighted(state, sorted({*free, *covered}))
+        if not found:
             return []
+        ends = np.cumsum(df).tolist()
+        weighted = {
+            term: (all_rows[end - n : end], all_weights[end - n : end])
+            for term, n, end in zip(found, df.tolist(), ends, strict=True)
+        }
         n_rows = state.n_rows
 
         def summed(terms: list[str]) -> np.ndarray:
@@ -689,25 +714,17 @@ class LexicalIndex:
 
     def _weighted(
         self, state: _State, terms: list[str]
-    ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        """term -> (rows, BM25 weights) for each of `terms` (sorted) that a live passage has.
-        Scores sum these in term order: the same order whatever the index's history."""
-        found = state.postings(terms)
+    ) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+        """Of `terms` (sorted), those a live passage has, their df, and their postings' rows and
+        BM25 weights, term after term: scores sum them in term order, the same order whatever
+        the index's history."""
+        found, df, rows, tf = state.postings(terms)
         if not found:
-            return {}
-        df = np.fromiter((len(rows) for _, rows, _ in found), np.int64, len(found))
+            return found, df, rows, tf
         idf = np.log1p((state.n_docs - df + 0.5) / (df + 0.5))
-        rows = np.concatenate([rows for _, rows, _ in found])
-        tf = np.concatenate([tf for _, _, tf in found])
         norm = state.norm(self.k1, self.b)
         weights = np.repeat(idf, df) * tf * (self.k1 + 1.0) / (tf + norm[rows])
-        bounds = np.cumsum(df)[:-1]
-        return {
-            term: (r, w)
-            for (term, _, _), r, w in zip(
-                found, np.split(rows, bounds), np.split(weights, bounds), strict=True
-            )
-        }
+        return found, df, rows, weights
 
     @staticmethod
     def _top(
@@ -846,8 +863,8 @@ def _checked_base(arrays: dict[str, np.ndarray], meta: dict) -> _Base | None:
     one pass over the posting rows' range (a damaged file fails here, not at a search)."""
     ids_offsets = arrays["ids_offsets"].astype(np.int64, copy=False)
     vocab_offsets = arrays["vocab_offsets"].astype(np.int64, copy=False)
-    ids = _Strings(arrays["ids_text"].tobytes().decode("utf-8"), ids_offsets)
-    vocab = _Strings(arrays["vocab_text"].tobytes().decode("utf-8"), vocab_offsets)
+    ids = _Strings(str(memoryview(arrays["ids_text"]), "utf-8"), ids_offsets)
+    vocab = _Strings(str(memoryview(arrays["vocab_text"]), "utf-8"), vocab_offsets)
     col_ptr = arrays["col_ptr"].astype(np.int64, copy=False)
     col_rows = arrays["col_rows"].astype(np.int32, copy=False)
     col_counts = arrays["col_counts"]
