@@ -22,7 +22,7 @@ query term's df counted over its live postings), and each passage's score sums i
 term-string order, whatever the history: a changed index scores bit for bit as a fresh `build`
 of the same passages. `save`, and a change that makes tail + dead rows pass `_COMPACT_SHARE` of
 the base (at least `_COMPACT_MIN_ROWS`), merge tail and base into a new base (`_compact`,
-O(all postings) in numpy: 0.1-0.2 s at 200,000 passages).
+O(all postings) in numpy: 0.1-0.16 s at 200,000 passages).
 
 Cost model (2-core machine shared with other work; 200,000 synthetic passages of ~100 corpus
 words, `benchmarks/bench_lexical.py`, ratios against main's version in the same run, which kept
@@ -30,23 +30,27 @@ row-major arrays and rebuilt a scipy CSC matrix from them, O(all postings), on t
 after every load, add or remove):
 * `build`: tokenising dominates (~6,000 English passages/s on an idle machine, 1,700/s
   under load; Korean goes through Kiwi at roughly 200-400 passages of 300 characters/s); the
-  arrays are then made in ~1.2 s (every passage as a tail, compacted).
+  arrays are then made in 1.2-1.8 s (every passage as a tail, compacted).
 * `load`: maps the file, decodes ids and vocabulary, checks that the arrays fit (one pass over
-  the posting rows, ~3 ms): 7-11 ms (0.07x). The file is 2/3 of main's (one byte per count).
+  the posting rows, ~3 ms): 6-11 ms (0.06-0.07x). The file is 2/3 of main's (one byte per
+  count); mapped, it is page cache, not process memory: on the real 205,654-chunk index a cold
+  process holds 150 MiB less anonymous memory after its first question (main kept the row
+  arrays and the matrix).
 * First `search` after a load: the passages' length norms (O(passages), ~1 ms) and the
   vocabulary as a list (O(terms)), then the query: 8-13 ms (0.03-0.04x; main 0.2-0.4 s). On
-  the real 205,654-chunk index, load + first `search_concepts` of a cold process: 30-40 ms
-  against 0.3-0.6 s.
+  the real 205,654-chunk index, load + first `search_concepts` of a cold process: 26-28 ms
+  against 0.27-0.57 s.
 * A snapshot update (copy, remove 26 ids, add 26 passages): tokenising the 26 passages (most
   of it), a binary search per id, the tail rebuilt, the dead mask copied: ~10 ms, and the next
-  search ~3 ms: 12-14 ms against 0.28-0.44 s (0.03-0.05x). A change's own work grows with the
-  tail (2.2 ms at 26 tail rows, 3.7 ms at 3,100, 7.8 ms at 10,400); the change in ~120 that
-  compacts costs 0.1-0.2 s more.
-* `save`: compaction if the index changed since (0.1-0.2 s) and the write: 0.1 s for a
-  compacted index (0.19x).
+  search ~3 ms: 12-14 ms against 0.28-0.44 s (0.03-0.05x); on the real index with real
+  passages 19-24 ms against ~0.2 s. A change's own work grows with the tail (2.2 ms at 26
+  tail rows, 3.7 ms at 3,100, 7.8 ms at 10,400); the change in ~120 that compacts takes
+  0.2-0.3 s in all (the compaction 0.1-0.16 s).
+* `save`: compaction if the index changed since (0.1-0.16 s) and the write: 0.1 s for a
+  compacted index (0.17-0.19x).
 * `search`: tokenise the query, then O(postings of the query terms), dead rows filtered out of
-  them: as main (1.0x over 200 searches, ~2 ms each; 0.8x for `search_concepts`, which no
-  longer goes through scipy); ~0.1-0.5 ms at 10,000 real passages.
+  them: as main (0.97-1.01x over 200 searches, ~2 ms each; 0.8x for `search_concepts`, which
+  no longer goes through scipy); ~0.1-0.5 ms at 10,000 real passages.
 
 Scoring is Okapi BM25 with k1=1.2, b=0.75 and the non-negative Lucene idf
 log(1 + (N - df + 0.5) / (df + 0.5)); each distinct query term counts once, so a list query
@@ -84,7 +88,7 @@ _FEW_IDS = 1 / 64
 # Tail + dead rows beyond max(_COMPACT_MIN_ROWS, _COMPACT_SHARE * base rows) are merged into the
 # base. Each change rebuilds the tail, O(tail postings); a compaction is O(all postings). At
 # 205,000 passages a change's own work grew from 2.2 ms (26 tail rows) to 3.7 ms (3,100) and
-# 7.8 ms (10,400), and a compaction took 0.10-0.15 s: 1/32 keeps changes within ~4 ms and
+# 7.8 ms (10,400), and a compaction took 0.10-0.16 s: 1/32 keeps changes within ~4 ms and
 # compacts once per ~120 reloads of one report (26 passages replaced), ~1 ms each amortised.
 _COMPACT_SHARE = 1 / 32
 _COMPACT_MIN_ROWS = 1024
