@@ -373,35 +373,199 @@ def test_an_id_given_twice_in_one_add_keeps_its_last_text(tokenizer):
     assert _ids(idx.search("Avdiivka", 5)) == ["a"]
 
 
-def test_load_reads_rows_in_any_order_and_rejects_damaged_arrays(tokenizer, index, tmp_path):
-    """Older code saved rows in insertion order; a file whose arrays disagree is refused (the
-    snapshot then rebuilds) rather than failing at the first search."""
+def _meta_blob(meta: dict) -> np.ndarray:
+    return np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
 
+
+def test_load_refuses_the_old_format_and_damaged_files(tokenizer, index, tmp_path):
+    """A file of format 1 (row-major arrays) or one whose arrays disagree is refused (the
+    snapshot then rebuilds) rather than misread or failing at the first search. Members that
+    numpy wrote itself (unaligned, or compressed) are read all the same."""
     path = tmp_path / "lex.npz"
     index.save(path)
     with np.load(path) as npz:
         arrays = {key: npz[key] for key in npz.files}
     meta = json.loads(arrays["meta"].tobytes())
-    ptr = arrays["ptr"]
-    rows = [
-        (arrays["terms"][ptr[r] : ptr[r + 1]], arrays["counts"][ptr[r] : ptr[r + 1]])
-        for r in range(len(ptr) - 1)
-    ]
-    meta["ids"] = meta["ids"][::-1]
-    rows = rows[::-1]
-    shuffled = {
-        "meta": np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
-        "ptr": np.concatenate([[0], np.cumsum([len(t) for t, _ in rows])]).astype(np.int64),
-        "terms": np.concatenate([t for t, _ in rows]),
-        "counts": np.concatenate([c for _, c in rows]),
+
+    for write in (np.savez, np.savez_compressed):
+        write(path, **arrays)
+        assert _all_results(LexicalIndex.load(path, tokenizer)) == _all_results(index)
+
+    damaged = {
+        "format 1": {"meta": _meta_blob({**meta, "format": 1})},
+        "short col_ptr": {"col_ptr": arrays["col_ptr"][:-1]},
+        "row out of range": {"col_rows": np.where(arrays["col_rows"] == 0, meta["docs"], 0)},
+        "negative row": {"col_rows": -1 - arrays["col_rows"]},
+        "lengths": {"lengths": arrays["lengths"] + 1},
+        "id offsets": {"ids_offsets": arrays["ids_offsets"][::-1]},
+        "missing member": {"vocab_text": None},
     }
-    np.savez(path, **shuffled)
-    loaded = LexicalIndex.load(path, tokenizer)
+    for what, change in damaged.items():
+        broken = {k: v for k, v in {**arrays, **change}.items() if v is not None}
+        np.savez(path, **broken)
+        with pytest.raises(ValueError, match="format|rebuild"):
+            LexicalIndex.load(path, tokenizer)
+            pytest.fail(what)
+    for blob in (b"", b"not a zip file", b"PK\x03\x04" + bytes(100)):
+        path.write_bytes(blob)
+        with pytest.raises(ValueError):
+            LexicalIndex.load(path, tokenizer)
+
+
+def test_saved_arrays_are_mapped_aligned_and_read_only(tokenizer, index, tmp_path):
+    """`load` maps the file: nothing is copied or rebuilt, and nothing can write into it."""
+    index.save(tmp_path / "lex.npz")
+    base = LexicalIndex.load(tmp_path / "lex.npz", tokenizer)._state.base
+    for array in (base.col_ptr, base.col_rows, base.col_counts, base.lengths, base.ids.offsets):
+        assert not array.flags.writeable
+        assert array.ctypes.data % 64 == 0
+    # Saving over the file a loaded index maps leaves that index as it was.
+    loaded = LexicalIndex.load(tmp_path / "lex.npz", tokenizer)
+    other = LexicalIndex(tokenizer)
+    other.build(["x"], ["Kherson evacuation."])
+    other.save(tmp_path / "lex.npz")
     assert _all_results(loaded) == _all_results(index)
 
-    np.savez(path, **{**shuffled, "ptr": shuffled["ptr"][:-1]})
-    with pytest.raises(ValueError, match="rebuild"):
-        LexicalIndex.load(path, tokenizer)
+
+WORDS = [f"w{i}" for i in range(40)] + ["Bakhmut", "Avdiivka", "Il-76", "234th", "Kherson"]
+RANDOM_QUERIES: list[str | list[str]] = [
+    "w1",
+    "w2 w3",
+    "w4 w5 w6 w7",
+    "Il-76 Bakhmut",
+    ["w8 w9", "Avdiivka"],
+    "w10 w11 w12 w13 w14 w15 w16 w17 w18 w19",
+    "234th w20 Kherson",
+]
+RANDOM_CONCEPTS = [
+    ("w1 w2", [["w3 w4", "w5"], ["Bakhmut"]]),
+    ("w6", [["w6", "w7 w8 w9"], ["Il-76", "w10"]]),
+    ("", [["w11 w12 w13"]]),
+]
+
+
+def _every_result(idx: LexicalIndex) -> list[list[tuple[str, float]]]:
+    out = [idx.search(q, limit) for q in RANDOM_QUERIES for limit in (3, 50)]
+    out += [idx.search(q, 4, lambda d: d[-1] in "02468") for q in RANDOM_QUERIES]
+    out += [idx.search_concepts(t, c, 20) for t, c in RANDOM_CONCEPTS]
+    return out
+
+
+@pytest.mark.parametrize(
+    ("share", "min_rows"),
+    [(1.0, 10**9), (0.0, 0), (0.25, 4)],
+    ids=["never-compacted", "always-compacted", "compacted-at-a-threshold"],
+)
+def test_random_changes_rank_and_score_as_a_fresh_build(
+    tokenizer, tmp_path, monkeypatch, share, min_rows
+):
+    """Any sequence of adds (new, replaced, repeated ids), removes, copies and save/load ranks
+    exactly as a fresh build of the passages held: same ids, same order (equal scores by id),
+    the same scores bit for bit. An index copied earlier keeps answering as it did."""
+    import random
+
+    from retrieval import lexical
+
+    monkeypatch.setattr(lexical, "_COMPACT_SHARE", share)
+    monkeypatch.setattr(lexical, "_COMPACT_MIN_ROWS", min_rows)
+    rng = random.Random(f"{share}-{min_rows}")
+    pool = [f"r{rng.randrange(10**6):06d}:{i}" for i in range(160)]
+
+    def text() -> str:
+        return " ".join(rng.choices(WORDS, k=rng.randint(0, 14)))
+
+    idx = LexicalIndex(tokenizer)
+    held: dict[str, str] = {}
+    earlier: list[tuple[LexicalIndex, list]] = []
+    for step in range(120):
+        roll = rng.random()
+        if step == 0 or roll < 0.45:
+            ids = rng.sample(pool, rng.randint(1, 9))
+            texts = [text() for _ in ids]
+            if rng.random() < 0.3:  # the same text under several ids: equal scores
+                texts = [texts[0]] * len(ids)
+            if rng.random() < 0.2:  # an id twice in one call: its last text wins
+                ids, texts = [*ids, ids[0]], [*texts, text()]
+            idx.add(ids, texts)
+            held.update(zip(ids, texts, strict=True))
+        elif roll < 0.8:
+            gone = rng.sample(pool, rng.randint(1, 9))
+            idx.remove([*gone, "no-such-id"])
+            for doc_id in gone:
+                held.pop(doc_id, None)
+        elif roll < 0.92:
+            earlier.append((idx, _every_result(idx)))
+            idx = idx.copy()
+        else:
+            idx.save(tmp_path / "lex.npz")
+            idx = LexicalIndex.load(tmp_path / "lex.npz", tokenizer)
+        fresh = LexicalIndex(tokenizer)
+        fresh.build(list(held), list(held.values()))
+        assert len(idx) == len(held)
+        assert all(doc_id in idx for doc_id in held)
+        assert _every_result(idx) == _every_result(fresh), f"step {step}"
+    assert any(results for results in _every_result(idx))
+    for before, results in earlier:
+        assert _every_result(before) == results
+
+
+def test_a_file_saved_before_compaction_loads_as_a_fresh_build(tokenizer, docs, tmp_path):
+    """Saving an index that has a tail and dead rows writes them merged; the saved index then
+    holds the merged state (same results), while copies still sharing the old one are left
+    as they are, and the loaded file keeps taking changes."""
+    ids, texts = [d for d, _ in docs], [t for _, t in docs]
+    idx = LexicalIndex(tokenizer)
+    idx.build(ids, texts)
+    before = idx.copy()
+    before_results = _all_results(before)
+    idx.remove(ids[:4])
+    idx.add(["extra-1", "extra-2", ids[5]], ["Il-76 near Belgorod.", "Avdiivka.", SEEDS["en-il76"]])
+    assert not idx._state.compact
+    sharing = idx.copy()
+    expected = _all_results(idx)
+    idx.save(tmp_path / "lex.npz")
+    assert idx._state.compact
+    assert not sharing._state.compact
+    assert _all_results(idx) == _all_results(sharing) == expected
+    assert _all_results(before) == before_results
+
+    final = {**dict(zip(ids[4:], texts[4:], strict=True))}
+    final.update({"extra-1": "Il-76 near Belgorod.", "extra-2": "Avdiivka."})
+    final[ids[5]] = SEEDS["en-il76"]
+    fresh = LexicalIndex(tokenizer)
+    fresh.build(list(final), list(final.values()))
+    loaded = LexicalIndex.load(tmp_path / "lex.npz", tokenizer)
+    assert len(loaded) == len(final)
+    assert _all_results(loaded) == _all_results(fresh) == expected
+
+    loaded.remove(["extra-1"])
+    loaded.add(["extra-3"], ["Il-76 transport aircraft."])
+    del final["extra-1"]
+    final["extra-3"] = "Il-76 transport aircraft."
+    fresh.build(list(final), list(final.values()))
+    assert _all_results(loaded) == _all_results(fresh)
+
+
+def test_row_major_view_lists_each_passages_term_counts(tokenizer):
+    """The row-major arrays of format 1, rebuilt on demand (tests/test_snapshot.py reads
+    them), whatever the state: compacted or with a tail and dead rows."""
+    idx = LexicalIndex(tokenizer)
+    idx.build(["b", "a"], ["Bakhmut Bakhmut fighting.", "Kherson."])
+    idx.add(["c"], ["Avdiivka fighting."])
+    idx.remove(["b"])
+    terms = {i: t for t, i in idx._vocab.items()}
+    rows = {
+        doc_id: {
+            terms[int(t)]: int(c)
+            for t, c in zip(
+                idx._terms[idx._ptr[r] : idx._ptr[r + 1]],
+                idx._counts[idx._ptr[r] : idx._ptr[r + 1]],
+                strict=True,
+            )
+        }
+        for r, doc_id in enumerate(idx._ids)
+    }
+    assert rows == {"a": {"kherson": 1}, "c": {"avdiivka": 1, "fight": 1}}
 
 
 def test_partitioned_index_counts_term_rarity_within_each_language(tokenizer):
