@@ -41,6 +41,7 @@ from retrieval import nouns as nouns_module
 from retrieval import rows as rows_module
 from retrieval import tokenize as tokenize_module
 from retrieval import transliterate as transliterate_module
+from retrieval import vectors as vectors_module
 from retrieval.catalog import Catalog
 from retrieval.lexical import PartitionedLexicalIndex
 from retrieval.nouns import ReportNouns
@@ -79,6 +80,7 @@ def derivation_key() -> str:
         records_module,
         rows_module,
         nouns_module,
+        vectors_module,
     )
     for module in modules:
         digest.update(Path(str(module.__file__)).read_bytes())
@@ -232,8 +234,6 @@ class IndexSnapshot:
             "derivation": derivation_key(),
             "embedding_model": embedding_model,
             "versions": self.versions,
-            "vector_ids": self.vectors.ids,
-            "vector_langs": self.vectors.langs,
             "translations": [t.model_dump(mode="json") for t in self.translations],
             "generation": list(self.generation) if self.generation is not None else None,
             "hangul_terms": self.tokenizer.remembered(),
@@ -241,8 +241,7 @@ class IndexSnapshot:
         (target / "state.json").write_bytes(orjson.dumps(state))
         (target / _REPORTS).write_bytes(_REPORT_LIST.dump_json(list(self.reports.values())))
         self.nouns.save(target)
-        np.save(target / "vectors.npy", np.ascontiguousarray(self.vectors.matrix))
-        np.save(target / "vector_dates.npy", self.vectors.dates)
+        self.vectors.save(target / "vectors")
         assert self.lexical is not None
         self.lexical.save(target / "lexical")
         self.chunks.save(target / "rows")
@@ -269,12 +268,7 @@ class IndexSnapshot:
                 log.info("read index in %s holds another model's vectors: rebuilding", folder)
                 return cls(tokenizer)
             chunks = ChunkRows.load(target / "rows")
-            # Read whole, not memory-mapped: every dense search scans all rows, and at 205,000
-            # chunks the first scan of a mapped file took 1.3 s of page faults (the language
-            # centroids at load), against well under that to read the 300 MB at once.
-            matrix = np.load(target / "vectors.npy")
-            dates = np.load(target / "vector_dates.npy")
-            vectors = VectorIndex(state["vector_ids"], matrix, dates, state["vector_langs"])
+            vectors = VectorIndex.load(target / "vectors")
             lexical = PartitionedLexicalIndex.load(target / "lexical", tokenizer)
             tokenizer.remember(state["hangul_terms"])
             # One JSON validation in pydantic-core: 0.04 s for 7,750 reports against 0.10 s
