@@ -2,34 +2,44 @@
 
 Chroma stores the vectors; the read path keeps the committed ones as float32 rows (6,634 x 384 =
 10 MB for the shipped corpus, 300 MB at 205,654 chunks). A matrix product is exact (no HNSW
-approximation), ~15 ms at 205,654 rows on two cores, filters by report date with a mask
-instead of a metadata query, and never returns the uncommitted rows of a report that is being
-written.
+approximation), ~15 ms at 205,654 rows on two cores (~30 ms when they are shared), filters by
+report date with a mask instead of a metadata query, and never returns the uncommitted rows of
+a report that is being written.
 
-Cost model (figures at 205,654 rows, benchmarks/bench_vectors.py):
+Cost model (205,654 rows, benchmarks/bench_vectors.py; main's one-matrix index in brackets):
 
-* Rows live in parts: a base matrix (what was loaded or last compacted) and the parts later
-  reloads appended, with a dead-row mask. `updated` (a reload: one report's ~26 rows out,
-  ~26 in) never copies the base: it copies the per-row mask, dates and language codes
-  (7 bytes a row, C speed) and the small change-overlay dict, and appends one part. Its
-  Python work is O(dropped + added). Trailing appended parts merge like a binary counter
-  (O(log) parts, each row copied O(log) times), and everything is compacted into a new base
-  only when dead plus appended rows pass `COMPACT_SHARE` of the base (see there).
-* A search does one matrix-vector product per part, then keeps the live rows in row order, so
-  the ranking (ties included) is the one a freshly built index over those rows gives.
-* Id lookups (`get`, `vectors`, `lang`, `in`) use the overlay of changed ids, else a binary
-  search over the base ids sorted once (the order is saved with them): no id -> row dict,
-  whose 205,654 string hashes took 40-60 ms at every load.
-* `centroids()` divides per-language sums that updates keep (float64, O(changed rows)) and
-  that are saved, so a load does not read the matrix to make them.
-* On disk (`save`/`load`): ids as one newline-joined UTF-8 file, the matrix, dates, language
-  codes, sorted order and centroid sums as .npy, a small meta.json. Saving streams each
-  part's live rows to the file: no compacted copy in memory.
+* Rows live in parts: a base matrix (as loaded or last compacted), the parts later reloads
+  appended, and a dead-row mask. `updated` (a reload: one report's ~26 rows out, ~26 in)
+  never copies the base: it copies the per-row mask, dates and language codes (7 bytes a
+  row, C speed) and the overlay dict of ids changed since the base was made (at most
+  COMPACT_SHARE of the rows), and appends one part: 0.55 ms, peak RSS +0.02 MiB [0.25-0.4 s
+  and +633 MiB, the matrix concatenated]. Its Python work is O(dropped + added), ~8 µs a row.
+  The appended parts merge like a binary counter (O(log) parts, each appended row copied
+  O(log) times; rows keep their numbers), and all live rows are copied into a new base only
+  when dead plus appended rows pass COMPACT_SHARE of the base (see there).
+* A search does one matrix-vector product per part (dead rows included), then keeps the live
+  rows in row order, so the partition and the stable sort pick what one matrix of those rows
+  gives, ties included. The scores are that index's bit for bit except for the few rows
+  OpenBLAS computes in a call's remainder path (the last 1-3 rows of each thread's share):
+  those may differ in the last bit (5 of 205,654 after 10 reloads), as main's own scores for
+  a row already did when rows before it were dropped.
+* Id lookups (`get`, `vectors`, `lang`, `in`) read the overlay, else binary-search the base
+  ids by their sorted order, which is saved with them: ~4.5 µs a lookup [~1 µs], and no
+  id -> row dict, whose 205,654 string hashes cost 40-60 ms at every load and reload.
+* `centroids()` divides per-language float64 sums that updates keep (O(changed rows)) and
+  that are saved: 0.04 ms [0.08-0.5 s, a pass over the matrix at every load and reload].
+* On disk (`save`/`load`): the ids as one newline-joined UTF-8 file, split at load (17 ms;
+  [they were parsed from state.json's JSON with everything else]); the matrix, dates,
+  language codes, sorted order and centroid sums as .npy; a small meta.json. Load 87 ms
+  [167 ms + 266 ms of centroids]. Saving streams each part's live rows to the file (no
+  compacted copy in memory) and merges the appended ids into the saved order: 138 ms
+  [222 ms].
 """
 
 from __future__ import annotations
 
 import bisect
+import itertools
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
@@ -40,18 +50,17 @@ from store.records import Chunk, date_to_int
 
 FORMAT = 1
 # When dead rows plus appended rows pass this share of the base's rows, `updated` copies the
-# live rows into a new base. Dead rows cost every search their matrix-vector product (~0.07 µs
-# a row: 1/8 of the base adds ~2 ms to a 15 ms search) and their memory (1/8 of 300 MB =
-# 37 MB at 205,654 rows); appended rows cost merges of the appended parts (up to all of them
-# at once, ~10 ms for 1/8 of 205,654 rows). A compaction copies every live row (~0.15 s and a
-# second 300 MB matrix while the old snapshot is still served, what every reload cost before)
-# and re-sorts nothing: at 1/8 it happens once per ~500 replaced reports of 26 rows (~1,000
-# added ones), so its share of a reload is well under 1 ms; the dead-row cost it bounds is the
-# larger term, and the growth from a small base it makes geometric.
+# live rows into a new base. Measured at 205,654 rows (bench_vectors.py): a compaction takes
+# ~0.1 s and, while the old snapshot is still served, a second 300 MB matrix (what every reload
+# cost before). A dead row costs every search what a live one does (the product runs over it:
+# at 1/8 dead, 1/7 more rows, ~2 ms of a 15 ms search, below the noise of a shared machine) and
+# 1.5 KB (37 MB at 1/8). Appended rows cost the binary-counter merges, the largest of which
+# copies them all (~50 ms at 1/8, once per doubling). At 1/8 a compaction comes once per ~500
+# replaced reports (26 rows out, 26 in) or ~1,000 new ones: ~0.2 ms a reload amortised. A
+# smaller share would compact, and double the matrix memory, more often to save less than the
+# noise; a larger one lets the dead rows' memory and the largest merge grow. Measuring against
+# the base also makes growth from a small base geometric.
 COMPACT_SHARE = 1 / 8
-# Rows per block when live rows are gathered out of a part with dead rows (saving, merging):
-# bounds the temporary copy to a few MB.
-_BLOCK = 16_384
 
 
 class _Base:
@@ -98,6 +107,17 @@ class _Part:
     def __init__(self, matrix: np.ndarray, ids: list[str]) -> None:
         self.matrix = matrix
         self.ids = ids
+
+
+def _count_in(
+    sums: np.ndarray, counts: np.ndarray, codes: np.ndarray, rows: np.ndarray, sign: int
+) -> None:
+    """Add (sign 1) or take away (-1) rows from the per-language sums and counts, in place."""
+    # Not np.unique: its first call imports numpy.ma (20-30 ms, once per process).
+    for code in np.flatnonzero(np.bincount(codes)).tolist():
+        mine = codes == code
+        sums[code] += sign * rows[mine].sum(axis=0, dtype=np.float64)
+        counts[code] += sign * int(np.count_nonzero(mine))
 
 
 class VectorIndex:
@@ -221,22 +241,27 @@ class VectorIndex:
                 return part.matrix.shape[1]
         return self._parts[0].matrix.shape[1]
 
-    def _live_blocks(self) -> Iterator[tuple[_Part, np.ndarray | None, np.ndarray]]:
-        """Each part's live rows in row order, in blocks: (part, its live local rows or None
-        for all, the block's vectors)."""
+    def _live_runs(self) -> Iterator[tuple[list[str], np.ndarray]]:
+        """The live rows in row order as runs of consecutive rows of one part: (their ids, their
+        vectors as a view). Dead rows are few and bunched (a report's rows), so the runs are
+        few and nothing is copied."""
         for k, part in enumerate(self._parts):
-            if not len(part.ids):
+            size = len(part.ids)
+            if not size:
                 continue
-            if self._alive is None:
-                yield part, None, part.matrix
+            dead = (
+                np.zeros(0, dtype=np.int64)
+                if self._alive is None
+                else np.flatnonzero(~self._alive[self._starts[k] : self._starts[k + 1]])
+            )
+            if not dead.size:
+                yield part.ids, part.matrix
                 continue
-            local = np.flatnonzero(self._alive[self._starts[k] : self._starts[k + 1]])
-            if local.size == len(part.ids):
-                yield part, None, part.matrix
-            else:
-                for at in range(0, local.size, _BLOCK):
-                    chunk = local[at : at + _BLOCK]
-                    yield part, chunk, np.take(part.matrix, chunk, axis=0)
+            ends = [*dead.tolist(), size]
+            begins = [0, *(dead + 1).tolist()]
+            for lo, hi in zip(begins, ends, strict=True):
+                if hi > lo:
+                    yield part.ids[lo:hi], part.matrix[lo:hi]
 
     # ---- change ----------------------------------------------------------------------------
 
@@ -284,10 +309,8 @@ class VectorIndex:
         if dead:
             dead_rows = np.asarray(dead, dtype=np.int64)
             alive[dead_rows] = False
-            dropped_codes = self._codes[dead_rows]
-            dropped = np.stack([self._vector_at(r) for r in dead]).astype(np.float64)
-            np.subtract.at(sums, dropped_codes, dropped)
-            np.subtract.at(counts, dropped_codes, 1)
+            dropped = np.stack([self._vector_at(r) for r in dead])
+            _count_in(sums, counts, self._codes[dead_rows], dropped, -1)
             for cid in gone:
                 over[cid] = ()
         parts, names = list(self._parts), self._names
@@ -302,8 +325,7 @@ class VectorIndex:
                 sums = np.vstack([sums, np.zeros((grow, sums.shape[1]))])
                 counts = np.concatenate([counts, np.zeros(grow, dtype=np.int64)])
             added_codes = np.asarray([index[lang] for lang in langs], dtype=np.uint16)
-            np.add.at(sums, added_codes, new.astype(np.float64))
-            np.add.at(counts, added_codes, 1)
+            _count_in(sums, counts, added_codes, new, 1)
             for i, cid in enumerate(ids):
                 before = over.get(cid)
                 if before is None:
@@ -334,7 +356,8 @@ class VectorIndex:
         if self._count == 0 or dead + appended > COMPACT_SHARE * base_rows:
             return self._compacted()
         # Binary-counter merging of the appended parts: merge the trailing ones while the part
-        # before them is no larger than they are together.
+        # before them is no larger than they are together (O(log) parts, every appended row
+        # copied O(log) times).
         j = len(self._parts) - 1
         tail = len(self._parts[j].ids)
         while j > 1 and len(self._parts[j - 1].ids) <= tail:
@@ -345,50 +368,25 @@ class VectorIndex:
         return self
 
     def _merged_from(self, j: int) -> VectorIndex:
-        """The appended parts from `j` on merged into one, their dead rows left out (the rows
-        before them keep their numbers)."""
-        start = self._starts[j]
-        tail = VectorIndex._make(
-            self._parts[j:],
-            _Base([]),
-            {},
-            self._dates[start:],
-            self._codes[start:],
-            self._names,
-            None if self._alive is None else self._alive[start:],
-            None,
+        """The appended parts from `j` on as one. Their dead rows stay (dead): every row keeps
+        its number, so the overlay, dates and mask hold as they are; compaction drops them."""
+        merged = _Part(
+            np.concatenate([p.matrix for p in self._parts[j:]]),
+            list(itertools.chain.from_iterable(p.ids for p in self._parts[j:])),
         )
-        pieces: list[np.ndarray] = []
-        merged_ids: list[str] = []
-        for part, local, vectors in tail._live_blocks():
-            pieces.append(vectors)
-            merged_ids.extend(part.ids if local is None else [part.ids[i] for i in local.tolist()])
-        live = tail._live_rows()  # rows within the tail
-        renumber = np.full(self._starts[-1] - start, -1, dtype=np.int64)
-        renumber[live] = np.arange(start, start + live.size)
-        over = dict(self._over)
-        for cid in dict.fromkeys(merged_ids):
-            over[cid] = tuple(r if r < start else int(renumber[r - start]) for r in self._over[cid])
-        parts = [*self._parts[:j], _Part(np.concatenate(pieces), merged_ids)]
-        alive = None
-        if self._alive is not None:
-            alive = np.concatenate([self._alive[:start], np.ones(live.size, dtype=bool)])
-            if alive.all():
-                alive = None
         return VectorIndex._make(
-            parts,
+            [*self._parts[:j], merged],
             self._base,
-            over,
-            np.concatenate([self._dates[:start], self._dates[start:][live]]),
-            np.concatenate([self._codes[:start], self._codes[start:][live]]),
+            self._over,
+            self._dates,
+            self._codes,
             self._names,
-            alive,
+            self._alive,
             self._sums,
         )
 
     def _compacted(self) -> VectorIndex:
         """The live rows as one base matrix (a copy of every live row)."""
-        order = self._saved_order()
         if self._count == 0:
             matrix = np.zeros((0, 0), dtype=np.float32)
             names: tuple[str, ...] = ()
@@ -404,14 +402,14 @@ class VectorIndex:
             )
         matrix = np.empty((self._count, self._dim()), dtype=np.float32)
         at = 0
-        for _, _, vectors in self._live_blocks():
+        for _, vectors in self._live_runs():
             matrix[at : at + len(vectors)] = vectors
             at += len(vectors)
         live = self._live_rows()
         ids = self.ids
         return VectorIndex._make(
             [_Part(matrix, ids)],
-            _Base(ids, order),
+            _Base(ids, self._saved_order()),
             {},
             self._dates[live],
             self._codes[live],
@@ -550,8 +548,8 @@ class VectorIndex:
         if len(self._parts) == 1 and self._alive is None:
             return self._parts[0].ids
         out: list[str] = []
-        for part, local, _ in self._live_blocks():
-            out.extend(part.ids if local is None else [part.ids[i] for i in local.tolist()])
+        for run_ids, _ in self._live_runs():
+            out.extend(run_ids)
         return out
 
     @property
@@ -583,7 +581,7 @@ class VectorIndex:
         with open(folder / "matrix.npy", "wb") as out:
             header = {"descr": "<f4", "fortran_order": False, "shape": (self._count, dim)}
             np.lib.format.write_array_header_1_0(out, header)
-            for _, _, vectors in self._live_blocks():
+            for _, vectors in self._live_runs():
                 out.write(np.ascontiguousarray(vectors, dtype="<f4").data)
         np.save(folder / "dates.npy", self.dates)
         codes = self._codes if self._alive is None else self._codes[self._alive]
