@@ -12,8 +12,9 @@ Cost model (205,654 rows, benchmarks/bench_vectors.py; main's one-matrix index i
   appended, and a dead-row mask. `updated` (a reload: one report's ~26 rows out, ~26 in)
   never copies the base: it copies the per-row mask, dates and language codes (7 bytes a
   row, C speed) and the overlay dict of ids changed since the base was made (at most
-  COMPACT_SHARE of the rows), and appends one part: 0.55 ms, peak RSS +0.02 MiB [0.25-0.4 s
-  and +633 MiB, the matrix concatenated]. Its Python work is O(dropped + added), ~8 µs a row.
+  COMPACT_SHARE of the rows), and appends one part: 0.55 ms, peak RSS +0.02 MiB [0.2-0.4 s
+  and +633 MiB, the matrix concatenated]. With the next search and `centroids()`, a reload
+  costs 15.5 ms (max 17.8) [284 ms]. Its Python work is O(dropped + added), ~8 µs a row.
   The appended parts merge like a binary counter (O(log) parts, each appended row copied
   O(log) times; rows keep their numbers), and all live rows are copied into a new base only
   when dead plus appended rows pass COMPACT_SHARE of the base (see there).
@@ -27,13 +28,13 @@ Cost model (205,654 rows, benchmarks/bench_vectors.py; main's one-matrix index i
   ids by their sorted order, which is saved with them: ~4.5 µs a lookup [~1 µs], and no
   id -> row dict, whose 205,654 string hashes cost 40-60 ms at every load and reload.
 * `centroids()` divides per-language float64 sums that updates keep (O(changed rows)) and
-  that are saved: 0.04 ms [0.08-0.5 s, a pass over the matrix at every load and reload].
+  that are saved: 0.04 ms [0.07-0.5 s, a pass over the matrix at every load and reload].
 * On disk (`save`/`load`): the ids as one newline-joined UTF-8 file, split at load (17 ms;
   [they were parsed from state.json's JSON with everything else]); the matrix, dates,
-  language codes, sorted order and centroid sums as .npy; a small meta.json. Load 87 ms
-  [167 ms + 266 ms of centroids]. Saving streams each part's live rows to the file (no
-  compacted copy in memory) and merges the appended ids into the saved order: 138 ms
-  [222 ms].
+  language codes, sorted order and centroid sums as .npy; a small meta.json. Load 82 ms
+  [172 ms + 85 ms of centroids]. Saving streams each part's live rows to the file (no
+  compacted copy in memory) and merges the appended ids into the saved order: 109 ms
+  [81 ms].
 """
 
 from __future__ import annotations
@@ -51,15 +52,16 @@ from store.records import Chunk, date_to_int
 FORMAT = 1
 # When dead rows plus appended rows pass this share of the base's rows, `updated` copies the
 # live rows into a new base. Measured at 205,654 rows (bench_vectors.py): a compaction takes
-# ~0.1 s and, while the old snapshot is still served, a second 300 MB matrix (what every reload
-# cost before). A dead row costs every search what a live one does (the product runs over it:
-# at 1/8 dead, 1/7 more rows, ~2 ms of a 15 ms search, below the noise of a shared machine) and
-# 1.5 KB (37 MB at 1/8). Appended rows cost the binary-counter merges, the largest of which
-# copies them all (~50 ms at 1/8, once per doubling). At 1/8 a compaction comes once per ~500
-# replaced reports (26 rows out, 26 in) or ~1,000 new ones: ~0.2 ms a reload amortised. A
-# smaller share would compact, and double the matrix memory, more often to save less than the
-# noise; a larger one lets the dead rows' memory and the largest merge grow. Measuring against
-# the base also makes growth from a small base geometric.
+# 60-100 ms and, while the old snapshot is still served, a second 300 MB matrix (what every
+# reload cost before). A dead row costs every search what a live one does (the product runs
+# over it: at 1/8 dead, 14.3 ms against 12.4 ms for the same live rows alone) and 1.5 KB
+# (37 MB at 1/8). Appended rows cost the binary-counter merges, the largest of which copies
+# them all (7 ms at 1/8, once per doubling). At 1/8 a compaction comes once per ~500 replaced
+# reports (26 rows out, 26 in) or ~1,000 new ones: ~0.1-0.2 ms a reload amortised, against up
+# to ~2 ms a search and 37 MB for the dead rows it lets build up. A smaller share would
+# compact, and double the matrix memory, more often to save a fraction of those 2 ms; a larger
+# one lets the dead rows' search time and memory grow. Measuring against the base also makes
+# growth from a small base geometric.
 COMPACT_SHARE = 1 / 8
 
 
