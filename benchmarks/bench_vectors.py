@@ -69,6 +69,8 @@ def old_module(path: str | None) -> tuple[ModuleType, str]:
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    if label.startswith("git show"):  # loaded: the temporary copy is not needed any more
+        shutil.rmtree(Path(path).parent, ignore_errors=True)
     return module, label
 
 
