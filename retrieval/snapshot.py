@@ -14,6 +14,14 @@ ingest, another process's commit) is only behind, never wrong, and the next sync
 Whoever syncs from disk saves the result (the CLI after an ingest, a starting bot); a running
 bot brings its in-memory copy up to date without touching the disk.
 
+A start maps or reads each part as saved and rebuilds nothing: `rows/` (rows.py: columns, ids
+sorted, texts memory-mapped), `vectors/` (vectors.py: the matrix read whole, ids in sorted
+order, per-language centroid sums), `lexical/` (lexical.py: term-major postings, memory-mapped),
+`nouns.npz` (nouns.py: codes into the distinct nouns), `reports.json` (the manifest as read) and
+`state.json` (versions, generation, the Korean analyses of names). A running bot's update is
+proportional to the reports that changed: each part shares the loaded arrays and adds a small
+tail and a dead-row mask, compacted on save or past a share each module measured.
+
 The files hold no pickles (JSON, .npy, .npz) and are derived data: deleting the folder costs
 one rebuild, and backups leave it out.
 """
