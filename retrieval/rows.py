@@ -101,7 +101,11 @@ class _BaseIds:
         if not isinstance(chunk_id, str):
             return None
         key = chunk_id.encode("utf-8")
-        i = int(self._sorted.searchsorted(key))
+        if len(key) > self._sorted.itemsize:
+            return None  # longer than every id here (and searching would widen them all)
+        # Typed as the ids are: a key of another width made numpy cast all 205,000 of them
+        # for each search (1.6 ms instead of 5 µs).
+        i = int(self._sorted.searchsorted(np.asarray(key, dtype=self._sorted.dtype)))
         if i < self.size and self._sorted[i] == key:
             return int(self._sorted_rows[i])
         return None
