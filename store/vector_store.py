@@ -504,15 +504,8 @@ class ReportStore:
     @_uses_client
     def stats(self) -> StoreStats:
         """What the store holds, from its manifest (committed reports only)."""
-        reports = self.reports()
-        days = sorted(r.report_date for r in reports.values())
-        return StoreStats(
-            reports=len(reports),
-            takeaways=sum(r.takeaways for r in reports.values()),
-            passages=sum(r.passages for r in reports.values()),
-            oldest=days[0] if days else None,
-            newest=days[-1] if days else None,
-            with_link=sum(1 for r in reports.values() if r.url),
+        return StoreStats.of(
+            self.reports().values(),
             chunks=self.chunks.count(),
             translations=self._translations().count() if self._has_translations() else 0,
             embedding_model=self.embedding_model,

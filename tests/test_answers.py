@@ -165,3 +165,11 @@ def test_a_date_range_that_never_names_the_place_gives_way_to_reports_that_do(qa
     assert answer.note == "other_dates"
     assert answer.results[0].report_date == date(2024, 1, 26)
     assert "아브디이프카" in answer.results[0].text
+
+
+def test_the_answerers_stats_come_from_its_indexes_and_equal_the_stores(qa):
+    """/stats and the terminal chat's greeting count what questions are answered from, without
+    asking Chroma (whose chunk count loads the whole vector index), and agree with it."""
+    stats = qa.stats()
+    assert stats.reports > 0 and stats.chunks > stats.reports
+    assert stats == qa.store.stats()
