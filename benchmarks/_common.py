@@ -6,16 +6,20 @@ Not a test and not product code: the scripts only drive the product's own code p
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import platform
 import resource
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import ModuleType
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
@@ -148,3 +152,28 @@ def quiet_logs() -> None:
     logging.basicConfig(level=logging.WARNING)
     for name in ("chromadb", "sentence_transformers", "transformers", "httpx"):
         logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def old_module(relpath: str, path: str | None = None, rev: str = "main") -> tuple[ModuleType, str]:
+    """Another version of one of the product's modules, loaded beside this checkout's: the file
+    at `path`, else `relpath` as of git revision `rev`. Returns the module and where it came
+    from (for the printed table)."""
+    name = "old_" + Path(relpath).stem
+    with tempfile.TemporaryDirectory(prefix="bench_old_") as tmp:
+        if path is None:
+            source = subprocess.run(
+                ["git", "-C", str(REPO), "show", f"{rev}:{relpath}"],
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
+            copy = Path(tmp) / f"{name}.py"
+            copy.write_text(source, "utf-8")
+            location, label = str(copy), f"git show {rev}:{relpath}"
+        else:
+            location, label = path, path
+        spec = importlib.util.spec_from_file_location(name, location)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    return module, label

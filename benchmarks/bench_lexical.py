@@ -29,12 +29,10 @@ from __future__ import annotations
 
 import argparse
 import functools
-import importlib.util
 import math
 import random
 import re
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -43,7 +41,7 @@ from pathlib import Path
 from types import ModuleType
 
 import numpy as np
-from _common import REPO, machine_line, table, write_result
+from _common import machine_line, old_module, table, write_result
 
 from retrieval import lexical as new_module
 from retrieval.tokenize import Tokenizer
@@ -54,26 +52,6 @@ SYLLABLES = ["no", "vo", "pok", "ro", "vsk", "ka", "mi", "lo", "hra", "dy", "zar
 # Targets of the change that made the index incremental (at 200,000 passages).
 FIRST_SEARCH_TARGET_S = 0.050
 RELOAD_TARGET_S = 0.030
-
-
-def old_module(path: str | None) -> tuple[ModuleType, str]:
-    if path is None:
-        source = subprocess.run(
-            ["git", "-C", str(REPO), "show", "main:retrieval/lexical.py"],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-        tmp = Path(tempfile.mkdtemp(prefix="bench_lexical_")) / "old_lexical.py"
-        tmp.write_text(source, "utf-8")
-        path, label = str(tmp), "git show main:retrieval/lexical.py"
-    else:
-        label = path
-    spec = importlib.util.spec_from_file_location("old_lexical", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module, label
 
 
 class Corpus:
@@ -153,13 +131,14 @@ def main() -> None:
     parser.add_argument("--changed", type=int, default=26, help="passages removed and added")
     parser.add_argument("--reloads", type=int, default=150, help="NEW: updates in a row")
     parser.add_argument("--repeat", type=int, default=5, help="runs per timing (median)")
-    parser.add_argument("--old", help="the OLD lexical.py (default: main's, via git show)")
+    parser.add_argument("--old", help="the OLD lexical.py as a file (default: --old-rev's)")
+    parser.add_argument("--old-rev", default="main", help="git revision of the OLD lexical.py")
     parser.add_argument("--markdown", type=Path, default=MARKDOWN, help="words come from here")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", default="bench_lexical", help="results/NAME.json")
     args = parser.parse_args()
 
-    old_mod, old_label = old_module(args.old)
+    old_mod, old_label = old_module("retrieval/lexical.py", args.old, args.old_rev)
     start_line = machine_line()
     print(start_line)
     print(f"OLD: {old_label}\nNEW: {new_module.__file__}")

@@ -27,19 +27,17 @@ The source folder is only read. The machine may be shared: load average printed 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import random
 import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from types import ModuleType
 
-from _common import REPO, machine, machine_line, table, write_result
+from _common import machine, machine_line, old_module, table, write_result
 
 SYNTH = Path("/tmp/rb/synth200k/read-index/isw_reports")
 LOOKUPS = 50_000
@@ -49,24 +47,12 @@ def default_source() -> Path:
     return SYNTH / (SYNTH / "current").read_text("utf-8").strip() / "rows"
 
 
-def load_module(which: str) -> ModuleType:
+def load_module(which: str, rev: str = "main") -> ModuleType:
     if which == "new":
         from retrieval import rows
 
         return rows
-    source = subprocess.run(
-        ["git", "-C", str(REPO), "show", "main:retrieval/rows.py"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    path = Path(tempfile.mkdtemp(prefix="bench_rows_")) / "old_rows.py"
-    path.write_text(source, "utf-8")
-    spec = importlib.util.spec_from_file_location("old_rows", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return old_module("retrieval/rows.py", rev=rev)[0]
 
 
 def vm(field: str) -> float:
@@ -79,8 +65,10 @@ def vm(field: str) -> float:
 # ---- one implementation, in a fresh interpreter ---------------------------------------------
 
 
-def child(which: str, folder: Path, probe: str, report: str, cycles: int, work: Path) -> dict:
-    module = load_module(which)
+def child(
+    which: str, folder: Path, probe: str, report: str, cycles: int, work: Path, rev: str
+) -> dict:
+    module = load_module(which, rev)
     rows_class = module.ChunkRows
     out: dict[str, object] = {}
 
@@ -140,10 +128,10 @@ def child(which: str, folder: Path, probe: str, report: str, cycles: int, work: 
 # ---- the run ---------------------------------------------------------------------------------
 
 
-def prepare(source: Path, work: Path) -> tuple[Path, str, str]:
+def prepare(source: Path, work: Path, rev: str) -> tuple[Path, str, str]:
     """NEW's copy of the rows, a probe id and a report of ~26 rows."""
-    old_module, new_module = load_module("old"), load_module("new")
-    old = old_module.ChunkRows.load(source)
+    old_rows, new_module = load_module("old", rev), load_module("new")
+    old = old_rows.ChunkRows.load(source)
     ids = list(old)
     probe = ids[len(ids) // 2]
     report = next(rid for rid in old.report_ids("passage") if len(old.rows_of(rid)) == 26)
@@ -176,6 +164,7 @@ def main() -> None:
     parser.add_argument("--cycles", type=int, default=20)
     parser.add_argument("--save", action="store_true", help="also time save")
     parser.add_argument("--out", default="bench_rows")
+    parser.add_argument("--old-rev", default="main", help="git revision of the OLD rows.py")
     parser.add_argument("--child", choices=["old", "new"], help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--probe", help=argparse.SUPPRESS)
@@ -189,6 +178,7 @@ def main() -> None:
             args.report,
             args.cycles,
             args.work if args.save else Path(),
+            args.old_rev,
         )
         print(json.dumps(result))
         return
@@ -197,7 +187,7 @@ def main() -> None:
     args.work.mkdir(parents=True, exist_ok=True)
     start_machine = machine()
     print(machine_line(start_machine))
-    new_folder, probe, report = prepare(source, args.work)
+    new_folder, probe, report = prepare(source, args.work, args.old_rev)
     folders = {"old": source, "new": new_folder}
     runs: dict[str, list[dict]] = {"old": [], "new": []}
     for _ in range(args.runs):
@@ -217,6 +207,8 @@ def main() -> None:
                 str(args.cycles),
                 "--work",
                 str(args.work),
+                "--old-rev",
+                args.old_rev,
             ] + (["--save"] if args.save else [])
             done = subprocess.run(cmd, check=True, capture_output=True, text=True)
             runs[which].append(json.loads(done.stdout.strip().splitlines()[-1]))

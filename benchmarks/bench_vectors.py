@@ -27,51 +27,28 @@ the updates. NEW's costs behind COMPACT_SHARE are printed too (a compaction, a s
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 import orjson
-from _common import REPO, machine_line, table, write_result
+from _common import machine_line, old_module, table, write_result
 
 from retrieval import vectors as new_module
 
+OLD_FILE = "retrieval/vectors.py"
 SYNTH = Path("/tmp/rb/synth200k/read-index/isw_reports")
 DATA = Path("/tmp/rb/vectors-delta-data/bench")
 
 
 def source_folder() -> Path:
     return SYNTH / (SYNTH / "current").read_text("utf-8").strip()
-
-
-def old_module(path: str | None) -> tuple[ModuleType, str]:
-    if path is None:
-        source = subprocess.run(
-            ["git", "-C", str(REPO), "show", "main:retrieval/vectors.py"],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-        tmp = Path(tempfile.mkdtemp(prefix="bench_vectors_")) / "old_vectors.py"
-        tmp.write_text(source, "utf-8")
-        path, label = str(tmp), "git show main:retrieval/vectors.py"
-    else:
-        label = path
-    spec = importlib.util.spec_from_file_location("old_vectors", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    if label.startswith("git show"):  # loaded: the temporary copy is not needed any more
-        shutil.rmtree(Path(path).parent, ignore_errors=True)
-    return module, label
 
 
 def rss_kib() -> tuple[int, int]:
@@ -284,6 +261,7 @@ def run_child(args: argparse.Namespace, side: str, tuning: bool) -> dict:
     ]
     if args.old:
         command += ["--old", args.old]
+    command += ["--old-rev", args.old_rev]
     if tuning:
         command.append("--tuning")
     done = subprocess.run(command, check=True, capture_output=True, text=True)
@@ -312,7 +290,8 @@ def main() -> None:
     parser.add_argument("--reloads", type=int, default=10, help="successive updates timed")
     parser.add_argument("--queries", type=int, default=20, help="query vectors (x3 searches)")
     parser.add_argument("--repeat", type=int, default=3, help="processes per side (median)")
-    parser.add_argument("--old", help="the OLD vectors.py (default: main's, via git show)")
+    parser.add_argument("--old", help="the OLD vectors.py as a file (default: --old-rev's)")
+    parser.add_argument("--old-rev", default="main", help="git revision of the OLD vectors.py")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", default="bench_vectors", help="results/NAME.json")
     parser.add_argument("--child", choices=["old", "new"], help=argparse.SUPPRESS)
@@ -321,12 +300,14 @@ def main() -> None:
     args.source = args.source or source_folder()
 
     if args.child:
-        module = old_module(args.old)[0] if args.child == "old" else new_module
+        module = (
+            old_module(OLD_FILE, args.old, args.old_rev)[0] if args.child == "old" else new_module
+        )
         result = child(args.child, module, args.data, args.source, args.tuning)
         print(json.dumps(result))
         return
 
-    old_label = old_module(args.old)[1]
+    old_label = old_module(OLD_FILE, args.old, args.old_rev)[1]
     start_line = machine_line()
     print(start_line)
     print(f"OLD: {old_label}\nNEW: {new_module.__file__}\nsource: {args.source}")

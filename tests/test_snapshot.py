@@ -64,15 +64,24 @@ def _clean(data_dir: Path, tokenizer: Tokenizer) -> IndexSnapshot:
         return IndexSnapshot(tokenizer).sync(store)[0]
 
 
-def test_a_start_reads_the_saved_snapshot_and_catches_up_report_by_report(tmp_path, tokenizer):
+def _two_reports_saved(
+    tmp_path: Path, tokenizer: Tokenizer
+) -> tuple[Path, list[Path], IndexSnapshot]:
+    """A store of the corpus's first two reports and its saved snapshot; the data folder and
+    the files not ingested yet."""
     corpus = kill_ingest.Corpus.prepare(tmp_path / "files")
     corpus.write(0)
     data_dir = tmp_path / "data"
-    first, rest = corpus.files[:2], corpus.files[2:]
     with kill_ingest.opened(data_dir) as store:
-        ingest(first, store, HashingEmbedder(), progress=False)
-        saved = load_snapshot(store, tokenizer)
-    assert snapshot_folder(store) is not None and (snapshot_folder(store) / "current").exists()
+        ingest(corpus.files[:2], store, HashingEmbedder(), progress=False)
+        return data_dir, corpus.files[2:], load_snapshot(store, tokenizer)
+
+
+def test_a_start_reads_the_saved_snapshot_and_catches_up_report_by_report(tmp_path, tokenizer):
+    data_dir, rest, saved = _two_reports_saved(tmp_path, tokenizer)
+    with kill_ingest.opened(data_dir) as store:
+        folder = snapshot_folder(store)
+    assert folder is not None and (folder / "current").exists()
     assert len(saved.versions) == 2
 
     # Nothing committed since: the saved copy is served as it is, without reading the store.
@@ -102,17 +111,12 @@ def test_a_reader_catches_up_from_the_copies_of_recent_versions_not_chroma(tmp_p
     """Embedded Chroma loads a collection's whole vector index on the first read after a reopen
     (0.47 s and ~420 MB at 205,000 chunks): the reports another process just committed are
     read from the copies it kept, and a copy that is missing or damaged is read from Chroma."""
-    corpus = kill_ingest.Corpus.prepare(tmp_path / "files")
-    corpus.write(0)
-    data_dir = tmp_path / "data"
-    first, rest = corpus.files[:2], corpus.files[2:]
+    data_dir, rest, saved = _two_reports_saved(tmp_path, tokenizer)
     with kill_ingest.opened(data_dir) as store:
-        ingest(first, store, HashingEmbedder(), progress=False)
-        saved = load_snapshot(store, tokenizer)
         ingest(rest, store, HashingEmbedder(), progress=False)
         assert store.recent is not None
         copies = sorted(store.recent.folder.glob("*.npz"))
-    assert len(copies) == len(corpus.files)
+    assert len(copies) == len(rest) + 2
     copies[0].write_bytes(b"not a copy")  # damaged: that report comes from Chroma
     with kill_ingest.opened(data_dir) as store:
         from_chroma: list[str] = []
