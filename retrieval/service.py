@@ -29,6 +29,7 @@ from retrieval.tokenize import Tokenizer
 from retrieval.understand import Understander
 from store.embedding import Embedder
 from store.embedding.memory import release_freed_memory
+from store.records import store_stats
 from store.vector_store import Generation, ReportStore, StoreBusyError
 
 log = logging.getLogger(__name__)
@@ -214,7 +215,7 @@ class ReportQA:
         terminal chat's greeting)."""
         self.catch_up()
         indexes = self._indexes
-        return StoreStats.of(
+        return store_stats(
             indexes.catalog.reports.values(),
             chunks=len(indexes.catalog.chunks),
             translations=len(indexes.snapshot.translations),

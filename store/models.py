@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
 from datetime import date
 from enum import StrEnum
-from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field, computed_field
-
-if TYPE_CHECKING:
-    from store.records import ReportEntry
 
 DEFAULT_SERIES = "Russian Offensive Campaign Assessment"
 
@@ -101,30 +96,6 @@ class StoreStats(BaseModel):
     translations: int = 0
     embedding_model: str
     store: str
-
-    @classmethod
-    def of(
-        cls,
-        reports: Iterable[ReportEntry],
-        chunks: int,
-        translations: int,
-        embedding_model: str,
-        store: str,
-    ) -> StoreStats:
-        entries = list(reports)
-        days = sorted(r.report_date for r in entries)
-        return cls(
-            reports=len(entries),
-            takeaways=sum(r.takeaways for r in entries),
-            passages=sum(r.passages for r in entries),
-            oldest=days[0] if days else None,
-            newest=days[-1] if days else None,
-            with_link=sum(1 for r in entries if r.url),
-            chunks=chunks,
-            translations=translations,
-            embedding_model=embedding_model,
-            store=store,
-        )
 
 
 class SourceHints(BaseModel):

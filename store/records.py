@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import date
 from typing import Literal
 
 from pydantic import BaseModel
 
-from store.models import Report, SourceFormat
+from store.models import Report, SourceFormat, StoreStats
 
 Kind = Literal["takeaway", "passage"]
 
@@ -172,3 +173,28 @@ def report_chunks(report: Report) -> list[Chunk]:
         if p.text.strip()
     ]
     return chunks
+
+
+def store_stats(
+    reports: Iterable[ReportEntry],
+    chunks: int,
+    translations: int,
+    embedding_model: str,
+    store: str,
+) -> StoreStats:
+    """What a store holds, counted from its committed reports' manifest rows (the store's own
+    `stats` and the answerer's, from what it loaded, count alike)."""
+    entries = list(reports)
+    days = sorted(r.report_date for r in entries)
+    return StoreStats(
+        reports=len(entries),
+        takeaways=sum(r.takeaways for r in entries),
+        passages=sum(r.passages for r in entries),
+        oldest=days[0] if days else None,
+        newest=days[-1] if days else None,
+        with_link=sum(1 for r in entries if r.url),
+        chunks=chunks,
+        translations=translations,
+        embedding_model=embedding_model,
+        store=store,
+    )

@@ -44,7 +44,7 @@ from chromadb.errors import InternalError, NotFoundError
 
 from store.models import StoreStats
 from store.recent_versions import RecentVersions
-from store.records import Chunk, ReportEntry
+from store.records import Chunk, ReportEntry, store_stats
 from store.server_lease import DEFAULT_TTL, ServerLease
 from store.translation import TranslationMismatchError, TranslationRow
 from store.write_lock import write_lock
@@ -504,7 +504,7 @@ class ReportStore:
     @_uses_client
     def stats(self) -> StoreStats:
         """What the store holds, from its manifest (committed reports only)."""
-        return StoreStats.of(
+        return store_stats(
             self.reports().values(),
             chunks=self.chunks.count(),
             translations=self._translations().count() if self._has_translations() else 0,
