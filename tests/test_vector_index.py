@@ -107,11 +107,16 @@ def assert_same(
                         assert [s for _, s in a] == pytest.approx([s for _, s in b], abs=1e-6)
 
 
+@pytest.mark.parametrize("dict_after", [4_000, 0])
 @pytest.mark.parametrize("share", [1 / 8, 0.02, 100.0])
 @pytest.mark.parametrize("integer", [True, False])
-def test_updates_equal_a_fresh_build_of_the_same_rows(monkeypatch, tmp_path, share, integer):
+def test_updates_equal_a_fresh_build_of_the_same_rows(
+    monkeypatch, tmp_path, share, integer, dict_after
+):
     # 0.02 compacts every few updates, 100 never does: both paths and the merges between.
     monkeypatch.setattr(vectors_module, "COMPACT_SHARE", share)
+    # 0: id look-ups go through the dict from the first one, not the binary search.
+    monkeypatch.setattr(vectors_module, "_DICT_AFTER", dict_after)
     source = Rows(7, integer)
     rows = [r for _ in range(40) for r in source.report(source.pick.randint(3, 12))]
     index = fresh(rows)
