@@ -53,8 +53,17 @@ class RecentVersions:
         return self.folder / f"{hashlib.sha256(key).hexdigest()[:32]}.npz"
 
     def write(self, entry: ReportEntry, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
-        """Keep a copy of the version about to be committed. A copy that cannot be written
-        (a read-only or full disk) is skipped: readers then read Chroma."""
+        """Keep a copy of the version about to be committed: its own chunks only, as a read of
+        the store by version keeps only those (a caller may write several reports' chunks
+        under one entry, as bench_query's synthetic store does). A copy that cannot be
+        written (a read-only or full disk) is skipped: readers then read Chroma."""
+        own = [
+            i
+            for i, c in enumerate(chunks)
+            if c.report_id == entry.report_id and c.version == entry.version
+        ]
+        chunks = [chunks[i] for i in own]
+        vectors = np.asarray(vectors, dtype=np.float32)[own]
         head = {
             "model": self.embedding_model,
             "report_id": entry.report_id,
@@ -92,6 +101,8 @@ class RecentVersions:
                 Chunk.from_row(doc, meta)
                 for doc, meta in zip(head["documents"], head["metadatas"], strict=True)
             ]
+            if any(c.report_id != entry.report_id or c.version != entry.version for c in chunks):
+                return None
         except FileNotFoundError:
             return None
         except (OSError, ValueError, KeyError, TypeError) as err:

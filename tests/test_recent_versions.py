@@ -58,3 +58,17 @@ def test_prune_keeps_the_newest_and_drops_the_old(tmp_path, monkeypatch):
     copies.prune(now)
     kept = [i for i in range(4) if copies.read(_report(f"r{i}", "v")[0]) is not None]
     assert kept == [0, 1]
+
+
+def test_a_copy_holds_only_its_own_reports_chunks(tmp_path):
+    """Chunks of other reports written under one entry (bench_query's synthetic store writes a
+    whole copy of the corpus that way) are not its version's: a read of the store by version
+    would not return them either, and a reader would get them twice."""
+    copies = RecentVersions(tmp_path, "m")
+    entry, chunks, vectors = _report("r1", "v1")
+    _, others, other_vectors = _report("r2", "v2")
+    copies.write(entry, chunks + others, np.concatenate([vectors, other_vectors]))
+    got = copies.read(entry)
+    assert got is not None
+    assert [c.id for c in got[0]] == [c.id for c in chunks]
+    assert np.array_equal(got[1], vectors)
