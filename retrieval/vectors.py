@@ -174,7 +174,7 @@ class VectorIndex:
         names: tuple[str, ...],
         alive: np.ndarray | None,
         sums: tuple[np.ndarray, np.ndarray] | None,
-    ) -> None:
+    ) -> VectorIndex:
         self._parts = parts  # parts[0] is the base; rows are numbered across all parts
         self._starts = [0]
         for part in parts:
@@ -190,22 +190,12 @@ class VectorIndex:
         self._count = self._starts[-1] if alive is None else int(np.count_nonzero(alive))
         self._live: np.ndarray | None = None  # the live rows, ascending (made at first search)
         self._sums = sums  # per language code: float64 sum of the live rows, and their count
+        return self
 
     @classmethod
-    def _make(
-        cls,
-        parts: list[_Part],
-        base: _Base,
-        over: dict[str, tuple[int, ...]],
-        dates: np.ndarray,
-        codes: np.ndarray,
-        names: tuple[str, ...],
-        alive: np.ndarray | None,
-        sums: tuple[np.ndarray, np.ndarray] | None,
-    ) -> VectorIndex:
-        index = cls.__new__(cls)
-        index._set(parts, base, over, dates, codes, names, alive, sums)
-        return index
+    def _blank(cls) -> VectorIndex:
+        """An index to `_set` (the updates and `load` make theirs from parts, not rows)."""
+        return cls.__new__(cls)
 
     @classmethod
     def build(cls, vectors: Mapping[str, np.ndarray], chunks: Mapping[str, Chunk]) -> VectorIndex:
@@ -354,7 +344,7 @@ class VectorIndex:
             new_codes = np.concatenate([self._codes, added_codes])
             alive = np.concatenate([alive, np.ones(len(ids), dtype=bool)])
         sums[counts == 0] = 0.0  # a language with no rows left holds exactly nothing
-        out = VectorIndex._make(
+        out = VectorIndex._blank()._set(
             parts,
             self._base,
             over,
@@ -392,7 +382,7 @@ class VectorIndex:
             np.concatenate([p.matrix for p in self._parts[j:]]),
             list(itertools.chain.from_iterable(p.ids for p in self._parts[j:])),
         )
-        return VectorIndex._make(
+        return VectorIndex._blank()._set(
             [*self._parts[:j], merged],
             self._base,
             self._over,
@@ -408,7 +398,7 @@ class VectorIndex:
         if self._count == 0:
             matrix = np.zeros((0, 0), dtype=np.float32)
             names: tuple[str, ...] = ()
-            return VectorIndex._make(
+            return VectorIndex._blank()._set(
                 [_Part(matrix, [])],
                 _Base([], np.zeros(0, dtype=np.int32)),
                 {},
@@ -425,7 +415,7 @@ class VectorIndex:
             at += len(vectors)
         live = self._live_rows()
         ids = self.ids
-        return VectorIndex._make(
+        return VectorIndex._blank()._set(
             [_Part(matrix, ids)],
             _Base(ids, self._saved_order()),
             {},
@@ -641,7 +631,7 @@ class VectorIndex:
         ):
             raise ValueError(f"the vector index files in {folder} do not line up")
         counts = np.bincount(codes, minlength=len(names)).astype(np.int64)
-        return cls._make(
+        return cls._blank()._set(
             [_Part(matrix, ids)],
             _Base(ids, order),
             {},
